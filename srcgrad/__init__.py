@@ -1,0 +1,11 @@
+"""srcgrad: automatic differentiation of numeric Python by source transformation, compiled by Numba.
+
+``grad(f)`` reads ``f``'s source, writes its adjoint as readable Python, and compiles that with
+Numba in nopython mode. The result runs at native speed from Python and from other ``@njit`` code.
+"""
+from .errors import SrcgradError, UnsupportedError, ArgumentError, CompileError
+from .api import grad, value_and_grad, vjp, source
+
+__version__ = "0.1.0"
+__all__ = ["grad", "value_and_grad", "vjp", "source", "SrcgradError", "UnsupportedError",
+           "ArgumentError", "CompileError"]

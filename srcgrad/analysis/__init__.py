@@ -1,0 +1,1 @@
+"""Analyses of normalised code: which values carry derivatives, and what the reverse sweep keeps."""

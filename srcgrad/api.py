@@ -1,0 +1,54 @@
+"""The public API: grad, value_and_grad, vjp and source.
+
+Each call runs the pipeline (parse → normalise → analyse → transform → generate) in pure Python,
+which takes milliseconds, and returns a Numba dispatcher for the generated file. Numba compiles it on
+first call (or loads it from its disk cache), and the same object can be called from Python or from
+a user's ``@numba.njit`` code.
+"""
+import functools
+
+from .codegen.compile import compile_adjoint
+from .errors import SrcgradError
+from .transform.adjoint import build
+
+_VERSION = "0.1.0"
+
+
+def _make(fn, wrt, mode):
+    return compile_adjoint(build(fn, wrt, mode), _VERSION)
+
+
+def _decorator(mode, doc):
+    def transform(f=None, wrt=0):
+        if f is None:
+            return functools.partial(transform, wrt=wrt)
+        if not callable(f):
+            raise SrcgradError(f"{mode} expects a function, got {type(f).__name__}")
+        return _make(f, wrt, mode)
+    transform.__name__ = mode
+    transform.__doc__ = doc
+    return transform
+
+
+grad = _decorator("grad", """Gradient of ``f`` with respect to the argument(s) ``wrt``.
+
+``wrt`` is a position or an argument name (one gradient) or a tuple of them (a tuple of gradients).
+Each gradient has its argument's shape. If ``f`` returns an array, this is the gradient of its sum;
+if ``f`` returns several values, of the sum of all of them. An argument with no path to the output
+gets zeros. Use as ``grad(f)``, ``@grad`` or ``@grad(wrt=(0, 1))``.
+""")
+
+value_and_grad = _decorator("value_and_grad", """Like :func:`grad`, returning ``(f(*args), gradient)``.""")
+
+vjp = _decorator("vjp", """Vector-Jacobian product: a function ``(*args, dy)`` returning the cotangents
+of the ``wrt`` arguments for the output cotangent ``dy`` (TensorFlow's ``grad_ys``). ``dy`` has the
+output's shape; for a function returning a tuple, ``dy`` is a tuple with one entry per output.
+""")
+
+
+def source(g):
+    """The generated Python source of a function srcgrad made."""
+    info = getattr(g, "__srcgrad__", None)
+    if info is None:
+        raise SrcgradError(f"{g!r} was not made by srcgrad, so it has no generated source")
+    return info.text

@@ -1,0 +1,34 @@
+"""The errors srcgrad raises on purpose.
+
+Every error names *what* went wrong, *where* in the user's code (file and line) and, where there is
+one, *what to write instead*. `SrcgradError` is the base of them all, so one ``except`` catches every
+deliberate failure while genuine bugs in srcgrad still surface as ordinary Python exceptions.
+"""
+
+
+class SrcgradError(Exception):
+    """Base class of every error srcgrad raises on purpose."""
+
+
+class UnsupportedError(SrcgradError):
+    """The user's function uses a construct srcgrad cannot differentiate."""
+
+
+class ArgumentError(SrcgradError, TypeError):
+    """A srcgrad function was called with arguments of the wrong kind."""
+
+
+class CompileError(SrcgradError):
+    """Numba rejected the generated code; the message points at the user's line."""
+
+
+def located(message, origin, hint=None):
+    """Format ``message`` with the user's file and line (``origin``) and an optional hint."""
+    text = message
+    if origin is not None:
+        text = f"{origin.where()}: {message}"
+        if origin.text:
+            text += f"\n    {origin.text.strip()}"
+    if hint:
+        text += f"\n  hint: {hint}"
+    return text

@@ -1,0 +1,69 @@
+"""The normalised form every later stage reads: plain ``ast`` nodes with a few ``sg_*`` attributes.
+
+After normalisation a function body holds only these statements:
+
+* ``v = value`` (``ast.Assign`` to a Name) with ``sg_kind``:
+  ``"op"`` a primitive applied to atoms (``sg_rule``, ``sg_args``: parameter -> atom or expression),
+  ``"copy"`` a single atom (a name, a constant or ``a[index]``), ``"nondiff"`` any expression with no
+  derivative (comparisons, shapes, constructors such as ``np.zeros``);
+* ``a[index] = atom`` (an element write, ``sg_kind == "write"``);
+* ``if flag:`` on a name; ``for i in range(...)``; ``while test:``;
+* ``if flags: break`` at the end of a loop body (``sg_exit``), left by the structuring pass.
+
+An *atom* is a Name, a Constant, or ``name[index]`` where the index has no derivative. Each statement
+carries ``sg_origin``, the user line it came from.
+"""
+import ast
+
+
+def assign(target, value, origin, kind, rule=None, args=None):
+    node = ast.Assign(targets=[ast.Name(target, ast.Store())], value=value, lineno=0)
+    node.sg_kind, node.sg_rule, node.sg_args, node.sg_origin = kind, rule, args, origin
+    return node
+
+
+def write(base, index, value, origin):
+    node = ast.Assign(targets=[ast.Subscript(ast.Name(base, ast.Load()), index, ast.Store())],
+                      value=value, lineno=0)
+    node.sg_kind, node.sg_rule, node.sg_args, node.sg_origin = "write", None, None, origin
+    return node
+
+
+def mark_exit(test, origin):
+    node = ast.If(test=test, body=[ast.Break()], orelse=[])
+    node.sg_exit, node.sg_origin = True, origin
+    return node
+
+
+def is_exit(stmt):
+    return getattr(stmt, "sg_exit", False)
+
+
+def target_name(stmt):
+    """The variable an Assign defines (for element writes: the array written)."""
+    t = stmt.targets[0]
+    return t.id if isinstance(t, ast.Name) else t.value.id
+
+
+def atom_base(atom):
+    """The variable an atom reads (``x`` for ``x`` and ``x[i]``), or None for a constant."""
+    if isinstance(atom, ast.Name):
+        return atom.id
+    if isinstance(atom, ast.Subscript) and isinstance(atom.value, ast.Name):
+        return atom.value.id
+    return None
+
+
+def operands(stmt):
+    """(parameter, atom) pairs of a differentiable assignment, in order."""
+    if stmt.sg_kind == "copy":
+        return [("x", stmt.value)]
+    if stmt.sg_kind == "op":
+        return [(p, a) for p, a in stmt.sg_args.items() if p in stmt.sg_rule.adjoints]
+    if stmt.sg_kind == "write":
+        return [("x", stmt.value)]
+    return []
+
+
+def names_in(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

@@ -1,0 +1,13 @@
+"""Rules for products and shape changes (their adjoints are the transposed linear maps)."""
+import numpy as np
+
+from .registry import defrule
+
+defrule("np.dot", ("a", "b"), objects=(np.dot, np.matmul),
+        a="srt.dot_adjoint_a(g, like_a, b)", b="srt.dot_adjoint_b(g, a, like_b)")
+defrule("np.outer", ("a", "b"), objects=(np.outer,),
+        a="srt.outer_adjoint_a(g, like_a, b)", b="srt.outer_adjoint_b(g, a, like_b)")
+defrule("np.transpose", ("x",), objects=(np.transpose,), x="np.transpose(g)")
+defrule("np.reshape", ("x", "shape"), objects=(np.reshape,), emit="srt.reshape",
+        x="srt.reshape_like(g, like_x)")
+defrule("np.ravel", ("x",), objects=(np.ravel,), emit="srt.ravel", x="srt.reshape_like(g, like_x)")

@@ -1,0 +1,100 @@
+"""The one place where each primitive's derivative rule lives.
+
+A rule says how to call the primitive in generated code and, for each differentiable parameter, a
+*template*: a short Python expression for that parameter's cotangent, written with the parameter
+names, ``g`` (the cotangent of the output) and ``y`` (the output itself, so tanh can reuse
+``1 - y*y``). ``like_x`` stands for "something shaped like x" (the adjoint being accumulated): rules
+that need only an operand's shape, such as ``unbroadcast``, use it so the reverse sweep never has to
+keep that operand's value. Templates are parsed once and spliced into generated code with names substituted, so
+a rule reads like the math (Tangent's idea) and adding an op is one ``defrule`` call.
+"""
+import ast
+from dataclasses import dataclass, field
+
+_SENTINEL = object()
+
+
+@dataclass
+class Rule:
+    key: str                       # canonical name, e.g. "np.tanh"
+    emit: str                      # what generated code calls, e.g. "np.tanh" or "srt.amax"
+    params: tuple                  # parameter names in call order
+    defaults: dict = field(default_factory=dict)   # parameter -> default (python value)
+    adjoints: dict = field(default_factory=dict)   # parameter -> template AST (expression)
+    differentiable: bool = True    # False: output never carries a derivative (shape, argmax, ...)
+    always_pass: tuple = ()        # parameters emitted even when left at their default
+
+    def template(self, param):
+        return self.adjoints.get(param)
+
+
+RULES = {}          # key -> Rule
+_BY_OBJECT = {}     # id(python object) -> Rule
+_OBJECTS = []       # keeps the objects alive so ids stay unique
+_BINOPS = {}        # ast operator class -> Rule
+_UNARYOPS = {}
+
+
+def _parse_template(text):
+    return ast.parse(text, mode="eval").body
+
+
+def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), **adjoints):
+    """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text."""
+    rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
+                adjoints={p: _parse_template(t) for p, t in adjoints.items()},
+                always_pass=tuple(always_pass))
+    RULES[key] = rule
+    for obj in objects:
+        _BY_OBJECT[id(obj)] = rule
+        _OBJECTS.append(obj)
+    return rule
+
+
+def defnondiff(key, objects=(), emit=None):
+    """Register a function whose result has no derivative (shapes, indices, comparisons...)."""
+    rule = Rule(key=key, emit=emit or key, params=(), differentiable=False)
+    RULES[key] = rule
+    for obj in objects:
+        _BY_OBJECT[id(obj)] = rule
+        _OBJECTS.append(obj)
+    return rule
+
+
+def defbinop(op_class, key, **adjoints):
+    rule = Rule(key=key, emit=key, params=("a", "b"),
+                adjoints={p: _parse_template(t) for p, t in adjoints.items()})
+    _BINOPS[op_class] = rule
+    RULES[key] = rule
+    return rule
+
+
+def defunaryop(op_class, key, **adjoints):
+    rule = Rule(key=key, emit=key, params=("a",),
+                adjoints={p: _parse_template(t) for p, t in adjoints.items()})
+    _UNARYOPS[op_class] = rule
+    RULES[key] = rule
+    return rule
+
+
+def lookup(obj):
+    """The rule for a Python callable, or None."""
+    return _BY_OBJECT.get(id(obj))
+
+
+def lookup_binop(op):
+    return _BINOPS.get(type(op))
+
+
+def lookup_unaryop(op):
+    return _UNARYOPS.get(type(op))
+
+
+def fingerprint():
+    """A text that changes whenever any rule changes (part of every generated file's hash)."""
+    parts = []
+    for key in sorted(RULES):
+        r = RULES[key]
+        adj = ";".join(f"{p}={ast.unparse(t)}" for p, t in sorted(r.adjoints.items()))
+        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}")
+    return "\n".join(parts)

@@ -1,0 +1,125 @@
+"""Forward helpers for NumPy calls Numba cannot compile as written, plus small rule helpers.
+
+Users write ``np.mean(a, axis=0)``, ``np.clip(scalar, lo, hi)`` or ``a.T.reshape(n)``; Numba rejects
+these in nopython mode, so generated code calls these equivalents instead, and ordinary NumPy code
+still compiles.
+"""
+import numpy as np
+from numba.core import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+
+def _is_none(t):
+    return t is None or isinstance(t, (types.NoneType, types.Omitted))
+
+
+def mean(x, axis=None):
+    return np.mean(x, axis=axis)
+
+
+@overload(mean)
+def _mean(x, axis=None):
+    if not isinstance(x, types.Array):
+        return lambda x, axis=None: x * 1.0
+    if _is_none(axis):
+        return lambda x, axis=None: np.mean(x)
+
+    def impl(x, axis=None):
+        return np.sum(x, axis=axis) / x.shape[axis]
+    return impl
+
+
+def clip(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+@overload(clip)
+def _clip(x, lo, hi):
+    if isinstance(x, types.Array):
+        return lambda x, lo, hi: np.clip(x, lo, hi)
+    if isinstance(lo, types.Array) or isinstance(hi, types.Array):
+        return lambda x, lo, hi: np.clip(np.full(np.broadcast_shapes(np.shape(lo), np.shape(hi)), x),
+                                         lo, hi)
+    return lambda x, lo, hi: min(max(x, lo), hi)
+
+
+def reshape(x, shape):
+    return np.reshape(x, shape)
+
+
+@overload(reshape)
+def _reshape(x, shape):
+    if not isinstance(x, types.Array):
+        raise TypingError("srcgrad: reshape needs an array")
+    return lambda x, shape: np.ascontiguousarray(x).reshape(shape)
+
+
+def ravel(x):
+    return np.ravel(x)
+
+
+@overload(ravel)
+def _ravel(x):
+    if not isinstance(x, types.Array):
+        return lambda x: np.full(1, x)
+    return lambda x: np.ascontiguousarray(x).reshape(x.size)
+
+
+def log_or_zero(x):
+    """log(x) where x > 0, else 0: the exponent's cotangent of x**b must not turn 0**b into nan."""
+    return np.where(np.asarray(x) > 0, np.log(np.where(np.asarray(x) > 0, x, 1.0)), 0.0)
+
+
+@overload(log_or_zero)
+def _log_or_zero(x):
+    if isinstance(x, types.Array):
+        def impl(x):
+            out = np.zeros(x.shape)
+            for i in np.ndindex(x.shape):
+                if x[i] > 0:
+                    out[i] = np.log(x[i])
+            return out
+        return impl
+    return lambda x: np.log(x) if x > 0 else 0.0 * x
+
+
+def select_not(c, g):
+    """``g`` where ``c`` is false, else 0 (the cotangent of np.where's second branch)."""
+    return np.where(c, 0.0, g)
+
+
+@overload(select_not)
+def _select_not(c, g):
+    if isinstance(c, types.Array) or isinstance(g, types.Array):
+        return lambda c, g: np.where(c, 0.0 * g, g)
+    return lambda c, g: 0.0 * g if c else g
+
+
+def extend_tape(tape, needed):
+    """A tape with room for at least ``needed`` entries (and at least double), old entries first.
+
+    Sizing from the remaining trip count means a loop that starts pushing onto a tape first made
+    outside it reallocates once, not log(n) times.
+    """
+    out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
+    out[:len(tape)] = tape
+    return out
+
+
+@overload(extend_tape)
+def _extend_tape(tape, needed):
+    if isinstance(tape, types.Array):
+        def impl(tape, needed):
+            out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
+            out[:len(tape)] = tape
+            return out
+        return impl
+
+    def impl_list(tape, needed):
+        target = max(needed, 2 * len(tape))
+        first = tape[0]
+        while len(tape) < target:
+            tape.append(first)
+        return tape
+    return impl_list

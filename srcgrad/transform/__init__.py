@@ -1,0 +1,1 @@
+"""Transforms from normalised primal code to derivative code."""

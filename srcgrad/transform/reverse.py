@@ -1,0 +1,257 @@
+"""The reverse-mode transform: normalised primal code in, forward sweep and reverse sweep out.
+
+The forward sweep is the primal plus what replaying it backwards needs: each loop's trip count and
+each branch's flag (plain variables). The reverse sweep visits statements in reverse order and, for
+every active assignment, adds each active operand's cotangent from the primitive's rule template.
+
+Values the reverse sweep reads but the forward sweep overwrote are *not* handled here: this pass
+leaves markers where a variable is defined (``def``) and where the reverse sweep must give it back its
+earlier value (``restore``); :mod:`tape` decides which markers become native saves, because only when
+both sweeps exist is it known which values the reverse sweep reads.
+"""
+import ast
+import copy
+
+from ..front.ir import atom_base, is_exit, operands, target_name
+
+_IDENTITY = ast.parse("g", mode="eval").body
+
+
+def adjoint_name(name):
+    return "_b" + name
+
+
+def marker(kind, name, **info):
+    node = ast.Expr(value=ast.Constant(None))
+    node.sg_marker = (kind, name, info)
+    return node
+
+
+class Reverse:
+    """Builds (forward, reverse) statement lists for one normalised body."""
+
+    def __init__(self, active, namer):
+        self.active = active
+        self.namer = namer
+        self.adjoints = set()           # adjoint variable names used
+        self.reverse_indices = set()    # loop variables introduced by the reverse sweep
+        self.recomputed_targets = set()  # range-loop variables the reverse sweep recomputes
+
+    def run(self, body, recomputable):
+        """``recomputable``: loop variables defined only by their ``for`` (recomputed, never saved)."""
+        self.recomputable = recomputable
+        return self.block(body, [])
+
+    def block(self, stmts, loops):
+        fwd, rev = [], []
+        for s in stmts:
+            f, r = self.stmt(s, loops)
+            fwd.extend(f)
+            rev[:0] = r
+        return fwd, rev
+
+    # -- statements ------------------------------------------------------------------------------------
+    def stmt(self, s, loops):
+        if isinstance(s, ast.Assign):
+            return self.assignment(s, loops)
+        if isinstance(s, ast.If):
+            if is_exit(s):
+                return [s], []
+            body_f, body_r = self.block(s.body, loops)
+            else_f, else_r = self.block(s.orelse, loops)
+            fwd = _located(ast.If(test=s.test, body=body_f, orelse=else_f), s)
+            rev = _located(ast.If(test=copy.deepcopy(s.test), body=body_r, orelse=else_r), s)
+            return [fwd], [rev]
+        if isinstance(s, ast.For):
+            return self.for_loop(s, loops)
+        if isinstance(s, ast.While):
+            return self.while_loop(s, loops)
+        raise AssertionError(f"unexpected statement {ast.dump(s)}")
+
+    def assignment(self, s, loops):
+        origin = s.sg_origin
+        if s.sg_kind == "write":
+            base = target_name(s)
+            index = s.targets[0].slice
+            fwd = [marker("save_element", base, index=index, loops=list(loops), origin=origin), s]
+            rev = []
+            if base in self.active:
+                g = ast.Subscript(ast.Name(adjoint_name(base), ast.Load()), copy.deepcopy(index),
+                                  ast.Load())
+                rev += self.contributions(s, g, None, origin)
+                rev.append(_at(ast.Assign(targets=[_store(g)], value=ast.Constant(0.0)), origin))
+            rev.append(marker("restore_element", base, index=index, origin=origin))
+            return fwd, rev
+        name = target_name(s)
+        fwd = [s, marker("def", name, loops=list(loops), origin=origin)]
+        rev = []
+        if name in self.active and s.sg_kind in ("op", "copy"):
+            g = ast.Name(adjoint_name(name), ast.Load())
+            rev += self.contributions(s, g, ast.Name(name, ast.Load()), origin)
+            rev.append(marker("reset", name, origin=origin))
+        rev.append(marker("restore", name, origin=origin))
+        return fwd, rev
+
+    def contributions(self, s, g, y, origin):
+        """``_bx += template(...)`` for each active operand of ``s``."""
+        out = []
+        rule = s.sg_rule if s.sg_kind == "op" else None
+        args = s.sg_args if rule else {}
+        for param, atom in operands(s):
+            base = atom_base(atom)
+            if base is None or base not in self.active:
+                continue
+            target = ast.Name(adjoint_name(base), ast.Load())
+            self.adjoints.add(target.id)
+            if isinstance(atom, ast.Subscript):
+                target = ast.Subscript(target, copy.deepcopy(atom.slice), ast.Load())
+            template = rule.template(param) if rule else _IDENTITY
+            mapping = {"g": g, "y": y}
+            for p in (rule.params if rule else ()):
+                mapping[p] = args.get(p, ast.Constant(rule.defaults.get(p)))
+                mapping[f"like_{p}"] = mapping[p]
+            # ``like_x`` only supplies a shape: the adjoint being accumulated has it, and using it
+            # spares the reverse sweep from needing (and so saving) the operand's value.
+            mapping[f"like_{param}"] = target
+            value = fold(substitute(template, mapping))
+            out.append(_at(ast.AugAssign(target=_store(target), op=ast.Add(), value=value), origin))
+        return out
+
+    # -- loops -----------------------------------------------------------------------------------------
+    def for_loop(self, s, loops):
+        origin = s.sg_origin
+        k = self.namer.fresh("n")[2:]          # loop number shared by this loop's names
+        bounds = list(s.iter.args)
+        start, stop, step = ({1: lambda b: (ast.Constant(0), b[0], ast.Constant(1)),
+                              2: lambda b: (b[0], b[1], ast.Constant(1)),
+                              3: lambda b: tuple(b)}[len(bounds)])(bounds)
+        pre_f, pre_r = [], []
+        if not isinstance(start, ast.Constant):
+            start = self.hoist(f"_s{k}", start, loops, origin, pre_f, pre_r)
+        if not isinstance(step, ast.Constant):
+            step = self.hoist(f"_d{k}", step, loops, origin, pre_f, pre_r)
+        trip = self.hoist(f"_n{k}", _call("srt.trip", [copy.deepcopy(start), stop,
+                                                       copy.deepcopy(step)]), loops, origin,
+                          pre_f, pre_r)
+        target = s.target.id
+        inner = loops + [trip.id]
+        body_f, body_r = self.block(s.body, inner)
+        has_exit = any(is_exit(b) for b in s.body)
+        count = trip
+        post_f, post_r = [], []
+        if has_exit:
+            counter = f"_c{k}"
+            pre_f.append(_at(_assign(counter, ast.Constant(0)), origin))
+            body_f.insert(0, _at(ast.AugAssign(_store(ast.Name(counter)), ast.Add(),
+                                               ast.Constant(1)), origin))
+            count = self.hoist(f"_m{k}", ast.Name(counter, ast.Load()), loops, origin,
+                               post_f, post_r)
+        if target in self.recomputable:
+            rev_index = f"_r{k}"
+            index_value = fold(ast.BinOp(copy.deepcopy(start), ast.Add(),
+                                         ast.BinOp(ast.Name(rev_index, ast.Load()), ast.Mult(),
+                                                   copy.deepcopy(step))))
+            body_r.insert(0, _at(_assign(target, index_value), origin))
+        else:
+            rev_index = f"_r{k}"
+            body_f.insert(0, marker("def", target, loops=inner, origin=origin))
+            body_r.append(marker("restore", target, origin=origin))
+        self.reverse_indices.add(rev_index)
+        fwd_loop = _located(ast.For(target=s.target, iter=_call("range", [copy.deepcopy(start),
+                                                                           copy.deepcopy(stop),
+                                                                           copy.deepcopy(step)]),
+                                    body=body_f, orelse=[], lineno=0), s)
+        rev_range = _call("range", [ast.BinOp(copy.deepcopy(count), ast.Sub(), ast.Constant(1)),
+                                    ast.Constant(-1), ast.Constant(-1)])
+        rev_loop = _located(ast.For(target=ast.Name(rev_index, ast.Store()), iter=rev_range,
+                                    body=body_r, orelse=[], lineno=0), s)
+        return pre_f + [fwd_loop] + post_f, post_r + [rev_loop] + pre_r
+
+    def while_loop(self, s, loops):
+        origin = s.sg_origin
+        k = self.namer.fresh("n")[2:]
+        counter = f"_c{k}"
+        body_f, body_r = self.block(s.body, loops + [None])
+        body_f.insert(0, _at(ast.AugAssign(_store(ast.Name(counter)), ast.Add(), ast.Constant(1)),
+                             origin))
+        pre = [_at(_assign(counter, ast.Constant(0)), origin)]
+        post_f, post_r = [], []
+        count = self.hoist(f"_m{k}", ast.Name(counter, ast.Load()), loops, origin, post_f, post_r)
+        rev_index = f"_r{k}"
+        self.reverse_indices.add(rev_index)
+        fwd_loop = _located(ast.While(test=s.test, body=body_f, orelse=[]), s)
+        rev_loop = _located(ast.For(target=ast.Name(rev_index, ast.Store()),
+                                    iter=_call("range", [copy.deepcopy(count)]), body=body_r,
+                                    orelse=[], lineno=0), s)
+        return pre + [fwd_loop] + post_f, post_r + [rev_loop]
+
+    def hoist(self, name, value, loops, origin, fwd, rev):
+        """Compute ``value`` into ``name`` in the forward sweep (saved like any variable)."""
+        fwd.append(_at(_assign(name, value), origin))
+        fwd.append(marker("def", name, loops=list(loops), origin=origin))
+        rev.insert(0, marker("restore", name, origin=origin))
+        return ast.Name(name, ast.Load())
+
+
+# -- template instantiation ------------------------------------------------------------------------------
+def substitute(template, mapping):
+    """A copy of ``template`` with each Name in ``mapping`` replaced by (a copy of) its node."""
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping and mapping[node.id] is not None:
+                return copy.deepcopy(mapping[node.id])
+            return node
+    return Sub().visit(copy.deepcopy(template))
+
+
+def fold(node):
+    """Fold constant arithmetic left by templates (``x ** (2 - 1)`` becomes ``x``)."""
+    class Fold(ast.NodeTransformer):
+        def visit_BinOp(self, n):
+            self.generic_visit(n)
+            left, right = n.left, n.right
+            if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
+                try:
+                    value = eval(compile(ast.Expression(ast.BinOp(left, n.op, right)), "", "eval"))
+                except Exception:
+                    return n
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    return ast.Constant(value)
+            if isinstance(n.op, ast.Pow) and isinstance(right, ast.Constant) and right.value == 1:
+                return left
+            if isinstance(n.op, ast.Mult) and isinstance(left, ast.Constant) and left.value == 0 \
+                    and not isinstance(left.value, bool):
+                return n
+            if isinstance(n.op, ast.Add) and isinstance(left, ast.Constant) and left.value == 0 \
+                    and not isinstance(left.value, bool):
+                return right
+            if isinstance(n.op, ast.Mult) and isinstance(right, ast.Constant) and right.value == 1 \
+                    and not isinstance(right.value, bool):
+                return left
+            return n
+    return ast.fix_missing_locations(Fold().visit(node))
+
+
+# -- small AST builders ----------------------------------------------------------------------------------
+def _call(name, args):
+    return ast.Call(ast.Name(name, ast.Load()), args, [])
+
+
+def _assign(name, value):
+    return ast.Assign(targets=[ast.Name(name, ast.Store())], value=value, lineno=0)
+
+
+def _store(node):
+    node = copy.deepcopy(node)
+    node.ctx = ast.Store()
+    return node
+
+
+def _at(node, origin):
+    node.sg_origin = origin
+    return node
+
+
+def _located(node, like):
+    node.sg_origin = like.sg_origin
+    return node

@@ -1,0 +1,174 @@
+"""Native saving of overwritten values: turns the reverse transform's markers into real code.
+
+The reverse sweep reads some primal values (an operand of ``*``, the output of ``tanh``, an index).
+A value defined once and never again is still there when the reverse sweep reads it. A value that is
+overwritten (a loop variable, a temporary inside a loop, a reassigned name, an array element written
+twice) must be given back: after each definition the forward sweep pushes the new value on a native
+per-variable *tape*; the reverse sweep pops it at the same definition and restores the previous one.
+Only variables that are both read by the reverse sweep and overwritten get a tape, so loop code saves
+little. Tapes are NumPy arrays (or lists, for whole arrays saved by reference) sized from the trip
+counts of the enclosing loops when first used, and doubled if a ``while`` loop outgrows them.
+"""
+import ast
+from collections import defaultdict
+
+from .reverse import adjoint_name
+
+_GENERATED_PREFIXES = ("_n", "_s", "_d", "_m", "_c")
+
+
+def _markers(stmts):
+    for s in stmts:
+        if hasattr(s, "sg_marker"):
+            yield s
+        for field in ("body", "orelse"):
+            yield from _markers(getattr(s, field, []) or [])
+
+
+def _loads(stmts):
+    names = set()
+    for s in stmts:
+        if hasattr(s, "sg_marker"):
+            continue
+        if isinstance(s, (ast.If, ast.For, ast.While)):
+            head = s.test if not isinstance(s, ast.For) else s.iter
+            names |= {n.id for n in ast.walk(head) if isinstance(n, ast.Name)}
+            names |= _loads(s.body) | _loads(s.orelse)
+        else:
+            names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Load)}
+            if isinstance(s, (ast.Assign, ast.AugAssign)):
+                for t in (s.targets if isinstance(s, ast.Assign) else [s.target]):
+                    if isinstance(t, ast.Subscript):   # writes read their base and index
+                        names |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+class Tapes:
+    """Decides what to save and expands the markers of one forward/reverse pair."""
+
+    def __init__(self, fwd, rev, active, exclude):
+        defs, in_loop = defaultdict(int), set()
+        for m in _markers(fwd):
+            kind, name, info = m.sg_marker
+            if kind == "def":
+                defs[name] += 1
+                if info["loops"]:
+                    in_loop.add(name)
+        self.overwritten = {v for v in defs if defs[v] >= 2 or v in in_loop}
+        needed = _loads(rev) - exclude
+        restored_elements = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
+                             and m.sg_marker[1] in needed]
+        for m in restored_elements:
+            needed |= {n.id for n in ast.walk(m.sg_marker[2]["index"]) if isinstance(n, ast.Name)}
+        self.needed = needed
+        self.saved = {v for v in needed if v in self.overwritten and v not in exclude}
+        self.element_saved = {m.sg_marker[1] for m in restored_elements}
+        self.active = active
+
+    def prologue(self):
+        """Tape counters, initialised once at the top of the generated function."""
+        names = [f"_top_{v}" for v in sorted(self.saved)]
+        names += [f"_etop_{a}" for a in sorted(self.element_saved)]
+        return [ast.parse(f"{n} = 0").body[0] for n in names]
+
+    def expand(self, stmts):
+        out = []
+        for s in stmts:
+            if hasattr(s, "sg_marker"):
+                out.extend(self.expand_marker(*s.sg_marker))
+                continue
+            if isinstance(s, (ast.If, ast.For, ast.While)):
+                s.body = self.expand(s.body)
+                s.orelse = self.expand(s.orelse)
+            out.append(s)
+        return out
+
+    def expand_marker(self, kind, name, info):
+        origin = info.get("origin")
+        code = ""
+        if kind == "def" and name in self.saved:
+            code = _push(f"_tape_{name}", f"_top_{name}", name, _hint(info["loops"]))
+        elif kind == "restore" and name in self.saved:
+            code = (f"_top_{name} -= 1\n"
+                    f"if _top_{name} > 0:\n    {name} = _tape_{name}[_top_{name} - 1]\n")
+        elif kind == "reset" and name in self.overwritten and name in self.active:
+            code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
+        elif kind == "save_element" and name in self.element_saved:
+            index = ast.unparse(info["index"])
+            code = _push(f"_etape_{name}", f"_etop_{name}", f"srt.snapshot({name}[{index}])",
+                         _hint(info["loops"]))
+        elif kind == "restore_element" and name in self.element_saved:
+            index = ast.unparse(info["index"])
+            code = f"_etop_{name} -= 1\n{name}[{index}] = _etape_{name}[_etop_{name}]\n"
+        stmts = ast.parse(code).body if code else []
+        for s in stmts:
+            for node in ast.walk(s):
+                node.sg_origin = origin
+        return stmts
+
+
+def _push(tape, top, value, hint):
+    return (f"if {top} == 0:\n    {tape} = srt.new_tape({value}, {hint})\n"
+            f"elif {top} == len({tape}):\n    {tape} = srt.extend_tape({tape}, {top} + {hint})\n"
+            f"{tape}[{top}] = {value}\n{top} += 1\n")
+
+
+def _hint(loops):
+    trips = [t for t in loops if t]
+    return " * ".join(trips) if trips else "16"
+
+
+def prune(stmts, recomputed):
+    """Drop reverse-sweep blocks left empty (a loop that only recomputes its index, an empty if)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.If) and not getattr(s, "sg_exit", False):
+            s.body, s.orelse = prune(s.body, recomputed), prune(s.orelse, recomputed)
+            if not s.body and not s.orelse:
+                continue
+            if not s.body:
+                s.body = [ast.Pass()]
+        elif isinstance(s, (ast.For, ast.While)):
+            s.body = prune(s.body, recomputed)
+            if all(isinstance(b, ast.Assign) and isinstance(b.targets[0], ast.Name)
+                   and b.targets[0].id in recomputed for b in s.body):
+                continue
+        out.append(s)
+    return out
+
+
+def drop_dead_bookkeeping(stmts):
+    """Remove trip counts, counters and hoisted bounds that nothing reads any more."""
+    while True:
+        loads = defaultdict(int)
+        for node in ast.walk(ast.Module(body=stmts, type_ignores=[])):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                loads[node.id] += 1
+        dead = set()
+        for node in ast.walk(ast.Module(body=stmts, type_ignores=[])):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                t = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                if isinstance(t, ast.Name) and _is_bookkeeping(t.id) and loads[t.id] == 0:
+                    dead.add(t.id)
+        if not dead:
+            return stmts
+        stmts = _remove_assignments(stmts, dead)
+
+
+def _is_bookkeeping(name):
+    return name.startswith(_GENERATED_PREFIXES) and name[2:].isdigit()
+
+
+def _remove_assignments(stmts, dead):
+    out = []
+    for s in stmts:
+        if isinstance(s, (ast.Assign, ast.AugAssign)):
+            t = s.targets[0] if isinstance(s, ast.Assign) else s.target
+            if isinstance(t, ast.Name) and t.id in dead:
+                continue
+        for field in ("body", "orelse"):
+            if getattr(s, field, None):
+                setattr(s, field, _remove_assignments(getattr(s, field), dead) or [ast.Pass()])
+        out.append(s)
+    return out
