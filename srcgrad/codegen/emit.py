@@ -12,8 +12,11 @@ class Printer:
     def __init__(self):
         self.lines = []
         self.last_origin = None
+        self.current = None         # origin of the block being printed
+        self.origins = {}           # line index -> Origin of the user line it came from
 
     def line(self, text, depth):
+        self.origins[len(self.lines)] = self.current
         self.lines.append("    " * depth + text)
 
     def comment(self, text, depth):
@@ -25,6 +28,7 @@ class Printer:
         if origin is None or origin == self.last_origin:
             return
         self.last_origin = origin
+        self.current = origin
         text = origin.text.strip()
         self.line(f"# {os.path.basename(origin.filename)}:{origin.lineno}: {text}", depth)
 
@@ -77,7 +81,9 @@ def _range_text(it):
 
 
 def function_source(name, params, sections, decorator, docstring):
-    """Source of one function; ``sections`` is a list of (comment or None, statements)."""
+    """Source of one function and, for each of its lines (from 0), the user line it came from.
+
+    ``sections`` is a list of (comment or None, statements)."""
     p = Printer()
     p.line(decorator, 0)
     p.line(f"def {name}({', '.join(params)}):", 0)
@@ -89,4 +95,4 @@ def function_source(name, params, sections, decorator, docstring):
             p.comment(title, 1)
         for s in stmts:
             p.stmt(s, 1)
-    return "\n".join(p.lines) + "\n"
+    return "\n".join(p.lines) + "\n", p.origins

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..analysis.activity import active_variables, iter_assigns
+from ..analysis.aliasing import check_aliasing
 from ..errors import ArgumentError
 from ..front.ir import atom_base
 from ..front.normalize import normalize
@@ -54,6 +55,7 @@ def resolve_wrt(fn_params, wrt, fname):
 def build(fn, wrt, mode):
     fsrc, params, body, results, ctx = normalize(fn)
     positions, many = resolve_wrt(fsrc.params(), wrt, fsrc.name)
+    check_aliasing(body)
     wrt_names = [params[p] for p in positions]
     active = active_variables(body, wrt_names, results)
     origin = fsrc.origin(fsrc.node)
