@@ -69,7 +69,10 @@ def build(fn, wrt, mode):
         defs[t] += 1
     for p in params:
         defs[p] += 1
-    recomputable = {t for t in for_targets if defs[t] == 1}
+    # A range-loop variable is recomputed by the reverse sweep (never saved) when the loop is its only
+    # definition and nothing after the loop reads its final value.
+    recomputable = {s.target.id for s in _walk(body) if isinstance(s, ast.For)
+                    and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
     written = {s.targets[0].value.id for s in iter_assigns(body) if s.sg_kind == "write"}
 
     reverse = Reverse(active, ctx.namer)
@@ -150,6 +153,23 @@ def _order(params):
     def key(v):
         return (0, params.index(v), v) if v in params else (1, 0, v)
     return key
+
+
+def _loads_outside(stmts, loop):
+    """Names read anywhere in ``stmts`` except inside ``loop``'s body."""
+    names = set()
+    for s in stmts:
+        if s is loop:
+            names |= {n.id for n in ast.walk(s.iter) if isinstance(n, ast.Name)}
+            continue
+        if isinstance(s, (ast.If, ast.For, ast.While)):
+            head = s.iter if isinstance(s, ast.For) else s.test
+            names |= {n.id for n in ast.walk(head) if isinstance(n, ast.Name)}
+            names |= _loads_outside(s.body, loop) | _loads_outside(s.orelse, loop)
+        else:
+            names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Load)}
+    return names
 
 
 def _walk(stmts):

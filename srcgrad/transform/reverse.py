@@ -73,14 +73,16 @@ class Reverse:
         if s.sg_kind == "write":
             base = target_name(s)
             index = s.targets[0].slice
-            fwd = [marker("save_element", base, index=index, loops=list(loops), origin=origin), s]
+            site = self.namer.fresh("w")[1:]   # one tape per write site: its values share a type
+            fwd = [marker("save_element", base, index=index, loops=list(loops), origin=origin,
+                          site=site), s]
             rev = []
             if base in self.active:
                 g = ast.Subscript(ast.Name(adjoint_name(base), ast.Load()), copy.deepcopy(index),
                                   ast.Load())
                 rev += self.contributions(s, g, None, origin)
                 rev.append(_at(ast.Assign(targets=[_store(g)], value=ast.Constant(0.0)), origin))
-            rev.append(marker("restore_element", base, index=index, origin=origin))
+            rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
             return fwd, rev
         name = target_name(s)
         fwd = [s, marker("def", name, loops=list(loops), origin=origin)]

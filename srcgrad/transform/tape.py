@@ -64,12 +64,13 @@ class Tapes:
         self.needed = needed
         self.saved = {v for v in needed if v in self.overwritten and v not in exclude}
         self.element_saved = {m.sg_marker[1] for m in restored_elements}
+        self.element_sites = sorted({m.sg_marker[2]["site"] for m in restored_elements})
         self.active = active
 
     def prologue(self):
         """Tape counters, initialised once at the top of the generated function."""
         names = [f"_top_{v}" for v in sorted(self.saved)]
-        names += [f"_etop_{a}" for a in sorted(self.element_saved)]
+        names += [f"_etop_{site}" for site in self.element_sites]
         return [ast.parse(f"{n} = 0").body[0] for n in names]
 
     def expand(self, stmts):
@@ -95,12 +96,12 @@ class Tapes:
         elif kind == "reset" and name in self.overwritten and name in self.active:
             code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
         elif kind == "save_element" and name in self.element_saved:
-            index = ast.unparse(info["index"])
-            code = _push(f"_etape_{name}", f"_etop_{name}", f"srt.snapshot({name}[{index}])",
+            index, site = ast.unparse(info["index"]), info["site"]
+            code = _push(f"_etape_{site}", f"_etop_{site}", f"srt.snapshot({name}[{index}])",
                          _hint(info["loops"]))
         elif kind == "restore_element" and name in self.element_saved:
-            index = ast.unparse(info["index"])
-            code = f"_etop_{name} -= 1\n{name}[{index}] = _etape_{name}[_etop_{name}]\n"
+            index, site = ast.unparse(info["index"]), info["site"]
+            code = f"_etop_{site} -= 1\n{name}[{index}] = _etape_{site}[_etop_{site}]\n"
         stmts = ast.parse(code).body if code else []
         for s in stmts:
             for node in ast.walk(s):
