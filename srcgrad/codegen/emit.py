@@ -80,13 +80,14 @@ def _range_text(it):
     return ast.unparse(it)
 
 
-def function_source(name, params, sections, decorator, docstring):
+def function_source(name, params, defaults, sections, decorator, docstring):
     """Source of one function and, for each of its lines (from 0), the user line it came from.
 
     ``sections`` is a list of (comment or None, statements)."""
     p = Printer()
     p.line(decorator, 0)
-    p.line(f"def {name}({', '.join(params)}):", 0)
+    signature = ", ".join(f"{q}={defaults[q]!r}" if q in defaults else q for q in params)
+    p.line(f"def {name}({signature}):", 0)
     p.line(f'"""{docstring}"""', 1)
     for title, stmts in sections:
         if not stmts:

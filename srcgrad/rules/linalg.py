@@ -11,3 +11,6 @@ defrule("np.transpose", ("x",), objects=(np.transpose,), x="np.transpose(g)")
 defrule("np.reshape", ("x", "shape"), objects=(np.reshape,), emit="srt.reshape",
         x="srt.reshape_like(g, like_x)")
 defrule("np.ravel", ("x",), objects=(np.ravel,), emit="srt.ravel", x="srt.reshape_like(g, like_x)")
+# The 2-norm of a vector (Frobenius for a matrix); its cotangent is g * x / |x|.
+defrule("np.linalg.norm", ("x",), objects=(np.linalg.norm,), x="g * x / y")
+defrule("np.cumsum", ("x",), objects=(np.cumsum,), x="srt.reverse_cumsum(g, like_x)")

@@ -16,4 +16,5 @@ __all__ = [
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "grow_tape", "trip",
 ]
-from .lowered import clip, extend_tape, log_or_zero, mean, ravel, reshape, select_not  # noqa: E402
+from .lowered import (clip, extend_tape, log_or_zero, mean, ravel, reshape,  # noqa: E402
+                      reverse_cumsum, select_not)

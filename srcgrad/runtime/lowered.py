@@ -123,3 +123,21 @@ def _extend_tape(tape, needed):
             tape.append(first)
         return tape
     return impl_list
+
+
+def reverse_cumsum(g, like):
+    """Cotangent of ``y = np.cumsum(x)``: each x[i] feeds every y[j] with j >= i."""
+    return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(np.shape(like))
+
+
+@overload(reverse_cumsum)
+def _reverse_cumsum(g, like):
+    def impl(g, like):
+        flat = np.ascontiguousarray(g).ravel()
+        out = np.empty(flat.size, flat.dtype)
+        acc = 0.0
+        for i in range(flat.size - 1, -1, -1):
+            acc += flat[i]
+            out[i] = acc
+        return out.reshape(like.shape)
+    return impl

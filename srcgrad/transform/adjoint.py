@@ -23,6 +23,7 @@ MODES = ("grad", "value_and_grad", "vjp")
 class Adjoint:
     name: str            # generated function name
     params: list         # its parameters
+    defaults: dict       # parameter -> default value (numbers only), as in the user's function
     sections: list       # (title, statements)
     sources: list        # FunctionSource of the user function and every inlined helper
     user_name: str
@@ -136,8 +137,15 @@ def build(fn, wrt, mode):
     kept = drop_dead_bookkeeping(everything)
     kept_ids = {id(s) for s in kept}
     sections = [(t, [s for s in stmts if id(s) in kept_ids]) for t, stmts in sections]
-    suffix = {"grad": "grad", "value_and_grad": "value_and_grad", "vjp": "vjp"}[mode]
-    return Adjoint(name=f"{fsrc.name}_{suffix}", params=fn_params, sections=sections,
+    defaults = {}
+    if mode != "vjp":       # the trailing dy of a vjp cannot follow parameters with defaults
+        values = fsrc.fn.__defaults__ or ()
+        for p, v in zip(params[len(params) - len(values):], values):
+            if not isinstance(v, (bool, int, float)) and v is not None:
+                raise ArgumentError(f"the default of {p!r} in {fsrc.name!r} is a "
+                                    f"{type(v).__name__}; only numbers can be defaults")
+            defaults[p] = v
+    return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params, defaults=defaults, sections=sections,
                    sources=ctx.sources, user_name=fsrc.name, origin=origin)
 
 
