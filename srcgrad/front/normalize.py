@@ -155,6 +155,12 @@ class Normalizer:
             else:
                 value = self.atom(s.value)
             self.emit(ast.Return(value=value))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            if not self.is_helper_call(s.value):
+                self.fail("a call for its side effect is not supported", s,
+                          "only your own functions (which may fill arrays you pass) can be called "
+                          "as statements")
+            self.inline_call(s.value, result_needed=False)
         elif isinstance(s, (ast.Pass, ast.Expr, ast.Assert)):
             pass          # docstrings (others were fenced); asserts are not checked in gradient code
         else:
@@ -585,7 +591,7 @@ class Normalizer:
         except KeyError:
             return False
 
-    def inline_call(self, e):
+    def inline_call(self, e, result_needed=True):
         """Inline a call to the user's own function; returns its result atom (or list of atoms)."""
         fn = getattr(self.resolve(e.func), "py_func", None) or self.resolve(e.func)
         if fn in self.ctx.stack:
@@ -624,9 +630,11 @@ class Normalizer:
                 rename[p] = self.temp_copy(value)
         inner = Normalizer(callee, self.ctx, rename, prefix)
         body, results = inner.run()
-        if results is None:
-            self.fail(f"{fn.__name__!r} returns nothing", e)
         self.out.extend(body)
+        if not result_needed:
+            return None
+        if results is None or any(isinstance(r, ast.Constant) and r.value is None for r in results):
+            self.fail(f"{fn.__name__!r} returns nothing, but its result is used", e)
         results = [_mark(r) for r in results]
         return results if len(results) > 1 else results[0]
 
