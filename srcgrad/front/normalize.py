@@ -134,7 +134,7 @@ class Normalizer:
             self.augassign(s)
         elif isinstance(s, ast.If):
             flag = self.namer.fresh("f")
-            self.emit(assign(flag, self.compound(s.test), self.origin, kind="nondiff"))
+            self.emit(assign(flag, _truth(self.compound(s.test)), self.origin, kind="nondiff"))
             node = ast.If(test=ast.Name(flag, ast.Load()), body=self.block(s.body),
                           orelse=self.block(s.orelse))
             self.emit(node)
@@ -144,7 +144,7 @@ class Normalizer:
             self.no_hoist = True
             test = self.compound(s.test)
             self.no_hoist = False
-            self.emit(ast.While(test=test, body=self.block(s.body), orelse=[]))
+            self.emit(ast.While(test=_truth(test), body=self.block(s.body), orelse=[]))
         elif isinstance(s, (ast.Break, ast.Continue)):
             self.emit(type(s)())
         elif isinstance(s, ast.Return):
@@ -408,7 +408,7 @@ class Normalizer:
 
     def ifexp(self, e):
         flag, tmp = self.namer.fresh("f"), self.namer.fresh("t")
-        self.emit(assign(flag, self.compound(e.test), self.origin, kind="nondiff"))
+        self.emit(assign(flag, _truth(self.compound(e.test)), self.origin, kind="nondiff"))
         branches = []
         for part in (e.body, e.orelse):
             saved, self.out = self.out, []
@@ -657,6 +657,16 @@ def _is_atom(e):
 def _mark(node):
     node.sg_norm = True
     return node
+
+
+def _truth(test):
+    """Wrap a user condition so Numba cannot prune its branch at compile time.
+
+    Numba folds conditions it can prove constant (``while j < 0`` after ``j = 0``, ``if DEBUG``)
+    and deletes the dead branch; a variable defined only there would then have no definition at all
+    in the reverse sweep, which reads it. An opaque call keeps the branch (LLVM still folds it later).
+    """
+    return ast.Call(ast.Name("srt.truth", ast.Load()), [test], [])
 
 
 def _is_helper(obj):

@@ -17,4 +17,4 @@ __all__ = [
     "new_tape", "grow_tape", "trip",
 ]
 from .lowered import (clip, extend_tape, log_or_zero, mean, ravel, reshape,  # noqa: E402
-                      reverse_cumsum, select_not)
+                      reverse_cumsum, select_not, truth)

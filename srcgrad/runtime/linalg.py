@@ -8,7 +8,6 @@ that enter the formula.  Results always have exactly the operand's shape
 (a float for a scalar operand).
 """
 import numpy as np
-from numba import njit
 from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
@@ -110,69 +109,68 @@ def _check(name, *ts):
                               "ndim <= 2, got %s" % (name, t))
 
 
-def _dot_adj_impl(name, g, x, other, first):
-    """Cotangent of operand ``x`` in np.dot; ``other`` is the other operand.
+def _mk(expr, first, env):
+    """Jit implementation ``(g, a, b) -> expr`` with ``x`` the differentiated operand
+    (``a`` when first, else ``b``) and ``o`` the other one."""
+    src = ("def impl(g, a, b):\n    x, o = %s\n    return %s\n"
+           % ("a, b" if first else "b, a", expr))
+    ns = dict(env, np=np)
+    exec(src, ns)
+    return ns["impl"]
 
-    ``first`` tells whether x is the left operand (matters for 2-D/1-D mixes).
-    The returned implementation takes (g, x, other).
-    """
+
+def _dot_adj_impl(name, g, x, other, first):
+    """Implementation (g, a, b) of the cotangent of operand ``x`` of np.dot;
+    ``other`` is the other operand and ``first`` tells whether x is ``a``."""
     g, x, other = types.unliteral(g), types.unliteral(x), types.unliteral(other)
     _check(name, g, x, other)
     cls = _common_class(g, other)
     nx = x.ndim if is_array(x) else -1
     no = other.ndim if is_array(other) else -1
-    if nx <= 0 and is_array(other) and no > 0:
-        # scalar (or 0-d) x times array: sum(g * other)
-        if nx < 0:
-            return lambda g, x, o: cls(np.sum(g * o))
-        return lambda g, x, o: np.full(x.shape, cls(np.sum(g * o)))
-    if nx <= 0 or no <= 0:
-        # elementwise product with a scalar-like other
-        if nx < 0:
-            if is_array(g) or is_array(other):
-                return lambda g, x, o: cls(np.sum(g * o))
-            return lambda g, x, o: cls(g) * cls(o)
+    env = dict(cls=cls)
+    if nx <= 0 and no > 0:                      # scalar-like x times array: sum(g * other)
+        expr = "cls(np.sum(g * o))" if nx < 0 else "np.full(x.shape, cls(np.sum(g * o)))"
+    elif nx < 0:                                # scalar x, scalar-like other
+        expr = "cls(np.sum(g * o))" if is_array(g) or is_array(other) else "cls(g) * cls(o)"
+    elif no <= 0:                               # array x times a scalar-like other
+        env["scale"] = _scale
+        expr = "scale(g, x, o, cls)"
+    elif nx == 1 and no == 1:
+        if is_array(g):
+            raise TypingError("srcgrad.runtime.%s: 1-D.1-D needs a scalar cotangent, got %s"
+                              % (name, g))
+        env["co"] = _conv(other, cls)
+        expr = "co(o) * cls(g)"
+    else:
+        if not is_array(g):
+            raise TypingError("srcgrad.runtime.%s: cotangent %s does not fit %s, %s"
+                              % (name, g, x, other))
+        env["cg"], env["co"] = _conv(g, cls), _conv(other, cls)
+        if nx == 2 and no == 2:
+            expr = "np.dot(cg(g), co(o).T)" if first else "np.dot(co(o).T, cg(g))"
+        elif nx == 2:                           # other is 1-D
+            expr = "np.outer(cg(g), co(o))" if first else "np.outer(co(o), cg(g))"
+        else:                                   # x 1-D, other 2-D
+            expr = "np.dot(co(o), cg(g))" if first else "np.dot(co(o).T, cg(g))"
+    return _mk(expr, first, env)
 
-        def impl_scale(g, x, o):
-            out = np.empty(x.shape, cls)
-            out[...] = g
-            out *= o
-            return out
-        return impl_scale
-    if not is_array(g) and not (nx == 1 and no == 1):
-        raise TypingError("srcgrad.runtime.%s: cotangent %s does not fit %s, %s"
-                          % (name, g, x, other))
-    if nx == 1 and no == 1:
-        co = _conv(other, cls)
 
-        def impl_vv(g, x, o):
-            return co(o) * cls(g)
-        return impl_vv
-    cg, co = _conv(g, cls), _conv(other, cls)
-    if nx == 2 and no == 2:
-        if first:
-            return lambda g, x, o: np.dot(cg(g), co(o).T)
-        return lambda g, x, o: np.dot(co(o).T, cg(g))
-    if nx == 2 and no == 1:
-        if first:
-            return lambda g, x, o: np.outer(cg(g), co(o))
-        return lambda g, x, o: np.outer(co(o), cg(g))
-    # nx == 1, no == 2
-    if first:
-        return lambda g, x, o: np.dot(co(o), cg(g))
-    return lambda g, x, o: np.dot(co(o).T, cg(g))
+@register_jitable
+def _scale(g, x, o, cls):
+    out = np.empty(x.shape, cls)
+    out[...] = g
+    out *= o
+    return out
 
 
 @overload(dot_adjoint_a)
 def _ov_dot_adjoint_a(g, a, b):
-    impl = njit(_dot_adj_impl("dot_adjoint_a", g, a, b, True))
-    return lambda g, a, b: impl(g, a, b)
+    return _dot_adj_impl("dot_adjoint_a", g, a, b, True)
 
 
 @overload(dot_adjoint_b)
 def _ov_dot_adjoint_b(g, a, b):
-    impl = njit(_dot_adj_impl("dot_adjoint_b", g, b, a, False))
-    return lambda g, a, b: impl(g, b, a)
+    return _dot_adj_impl("dot_adjoint_b", g, b, a, False)
 
 
 def _outer_impl(name, g, x, other, first):
@@ -180,33 +178,28 @@ def _outer_impl(name, g, x, other, first):
     if not (is_array(g) and g.ndim == 2) or not all(is_scalar(t) or is_array(t) for t in (x, other)):
         raise unsupported(name, g, x, other)
     cls = _common_class(g, other)
-    cg = _conv(g, cls)
+    env = dict(cls=cls, cg=_conv(g, cls), check=_one)
     if is_scalar(other):
-        ovec = njit(lambda o: np.full(1, cls(o)))
+        ov = "np.full(1, cls(o))"
     else:
-        co = _conv(other, cls)
-        ovec = njit(lambda o: co(o).reshape(-1))
-    if first:
-        red = njit(lambda g, o: np.dot(cg(g), ovec(o)))
-    else:
-        red = njit(lambda g, o: np.dot(cg(g).T, ovec(o)))
-    if is_scalar(x):
-        def impl_s(g, x, o):
-            r = red(g, o)
-            if r.size != 1:
-                raise ValueError("srcgrad.outer_adjoint: cotangent shape mismatch")
-            return r[0]
-        return impl_s
-    return lambda g, x, o: red(g, o).reshape(x.shape)
+        env["co"] = _conv(other, cls)
+        ov = "co(o).reshape(-1)"
+    r = "np.dot(cg(g)%s, %s)" % ("" if first else ".T", ov)
+    return _mk("check(%s)" % r if is_scalar(x) else "%s.reshape(x.shape)" % r, first, env)
+
+
+@register_jitable
+def _one(r):
+    if r.size != 1:
+        raise ValueError("srcgrad.outer_adjoint: cotangent shape mismatch")
+    return r[0]
 
 
 @overload(outer_adjoint_a)
 def _ov_outer_adjoint_a(g, a, b):
-    impl = njit(_outer_impl("outer_adjoint_a", g, a, b, True))
-    return lambda g, a, b: impl(g, a, b)
+    return _outer_impl("outer_adjoint_a", g, a, b, True)
 
 
 @overload(outer_adjoint_b)
 def _ov_outer_adjoint_b(g, a, b):
-    impl = njit(_outer_impl("outer_adjoint_b", g, b, a, False))
-    return lambda g, a, b: impl(g, b, a)
+    return _outer_impl("outer_adjoint_b", g, b, a, False)

@@ -141,3 +141,13 @@ def _reverse_cumsum(g, like):
             out[i] = acc
         return out.reshape(like.shape)
     return impl
+
+
+def truth(c):
+    """``bool(c)``, opaque to Numba's constant folding (see ``normalize._truth``)."""
+    return bool(c)
+
+
+@overload(truth)
+def _truth(c):
+    return lambda c: bool(c)

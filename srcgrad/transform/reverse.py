@@ -167,7 +167,9 @@ class Reverse:
                                     ast.Constant(-1), ast.Constant(-1)])
         rev_loop = _located(ast.For(target=ast.Name(rev_index, ast.Store()), iter=rev_range,
                                     body=body_r, orelse=[], lineno=0), s)
-        return pre_f + [fwd_loop] + post_f, post_r + [rev_loop] + pre_r
+        # The count is defined after the loop but read by the reverse loop, so it is given back
+        # (restored to the enclosing iteration's value) only once the reverse loop is done.
+        return pre_f + [fwd_loop] + post_f, [rev_loop] + post_r + pre_r
 
     def while_loop(self, s, loops):
         origin = s.sg_origin
@@ -185,7 +187,7 @@ class Reverse:
         rev_loop = _located(ast.For(target=ast.Name(rev_index, ast.Store()),
                                     iter=_call("range", [copy.deepcopy(count)]), body=body_r,
                                     orelse=[], lineno=0), s)
-        return pre + [fwd_loop] + post_f, post_r + [rev_loop]
+        return pre + [fwd_loop] + post_f, [rev_loop] + post_r
 
     def hoist(self, name, value, loops, origin, fwd, rev):
         """Compute ``value`` into ``name`` in the forward sweep (saved like any variable)."""
