@@ -224,6 +224,12 @@ def _ov_sign(x):
         return lambda x: cls(1.0) if x else cls(0.0)
     if is_scalar(x):
         return lambda x: cls(np.sign(cls(x)))
+    if is_array(x) and x.ndim == 0:        # Numba ufuncs turn 0-d arrays into scalars
+        def impl0(x):
+            out = np.empty((), cls)
+            out[()] = np.sign(cls(x[()]))
+            return out
+        return impl0
     if is_array(x):
         if isinstance(x.dtype, types.Float):
             return lambda x: np.sign(x)

@@ -81,7 +81,7 @@ def build(fn, wrt, mode):
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
     exclude = reverse.adjoints | reverse.reverse_indices | recomputable
-    tapes = Tapes(fwd, rev, active, exclude)
+    tapes = Tapes(fwd, rev, active, exclude, recomputable)
     fwd, rev = tapes.expand(fwd), prune(tapes.expand(rev), recomputable)
 
     prologue = [_parse(f"{p} = {p}.copy()") for p in params if p in written]

@@ -25,15 +25,19 @@ def _markers(stmts):
             yield from _markers(getattr(s, field, []) or [])
 
 
-def _loads(stmts):
+def _loads(stmts, content):
+    """Primal names the reverse sweep reads. A block that will be empty (``content`` says whether a
+    statement stays) reads nothing, not even its own condition or trip count."""
     names = set()
     for s in stmts:
         if hasattr(s, "sg_marker"):
             continue
         if isinstance(s, (ast.If, ast.For, ast.While)):
+            if not any(content(b) for b in _flat(s.body + s.orelse)):
+                continue
             head = s.test if not isinstance(s, ast.For) else s.iter
             names |= {n.id for n in ast.walk(head) if isinstance(n, ast.Name)}
-            names |= _loads(s.body) | _loads(s.orelse)
+            names |= _loads(s.body, content) | _loads(s.orelse, content)
         else:
             names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
                       and isinstance(n.ctx, ast.Load)}
@@ -44,10 +48,18 @@ def _loads(stmts):
     return names
 
 
+def _flat(stmts):
+    for s in stmts:
+        if isinstance(s, (ast.If, ast.For, ast.While)):
+            yield from _flat(s.body + s.orelse)
+        else:
+            yield s
+
+
 class Tapes:
     """Decides what to save and expands the markers of one forward/reverse pair."""
 
-    def __init__(self, fwd, rev, active, exclude):
+    def __init__(self, fwd, rev, active, exclude, recomputed):
         defs, in_loop = defaultdict(int), set()
         for m in _markers(fwd):
             kind, name, info = m.sg_marker
@@ -56,16 +68,31 @@ class Tapes:
                 if info["loops"]:
                     in_loop.add(name)
         self.overwritten = {v for v in defs if defs[v] >= 2 or v in in_loop}
-        needed = _loads(rev) - exclude
-        restored_elements = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
-                             and m.sg_marker[1] in needed]
-        for m in restored_elements:
-            needed |= {n.id for n in ast.walk(m.sg_marker[2]["index"]) if isinstance(n, ast.Name)}
-        self.needed = needed
-        self.saved = {v for v in needed if v in self.overwritten and v not in exclude}
-        self.element_saved = {m.sg_marker[1] for m in restored_elements}
-        self.element_sites = sorted({m.sg_marker[2]["site"] for m in restored_elements})
-        self.active = active
+        self.active, self.recomputed = active, recomputed
+        # What is saved decides which reverse blocks stay non-empty, which decides what is read:
+        # grow the saved set until it is stable (it only grows, so this ends).
+        self.saved, self.element_saved = set(), set()
+        while True:
+            needed = _loads(rev, self.stays) - exclude
+            restored = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
+                        and m.sg_marker[1] in needed]
+            for m in restored:
+                needed |= {n.id for n in ast.walk(m.sg_marker[2]["index"])
+                           if isinstance(n, ast.Name)}
+            saved = {v for v in needed if v in self.overwritten}
+            element_saved = {m.sg_marker[1] for m in restored}
+            if saved == self.saved and element_saved == self.element_saved:
+                break
+            self.saved, self.element_saved = saved, element_saved
+        self.element_sites = sorted({m.sg_marker[2]["site"] for m in restored})
+
+    def stays(self, s):
+        """Whether a reverse-sweep statement produces code (given what is saved so far)."""
+        if hasattr(s, "sg_marker"):
+            return bool(self.expand_marker(*s.sg_marker))
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            return s.targets[0].id not in self.recomputed
+        return True
 
     def prologue(self):
         """Tape counters, initialised once at the top of the generated function."""
