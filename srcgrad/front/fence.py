@@ -53,7 +53,14 @@ def check(fsrc):
     if node.decorator_list:
         # Decorators other than numba's jit are not understood; numba's are stripped by parse.
         pass
+    # asserts and print() calls are dropped by normalisation, so their messages may be strings
+    exempt = set()
     for child in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+        if isinstance(child, ast.Assert) and child.msg is not None or _is_print(child):
+            exempt |= {id(n) for n in ast.walk(child)}
+    for child in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+        if id(child) in exempt:
+            continue
         kind = _REJECTED.get(type(child))
         if kind is not None:
             what, hint = kind
@@ -77,3 +84,8 @@ def _is_docstring(fn_node, const):
     first = fn_node.body[0] if fn_node.body else None
     return (isinstance(first, ast.Expr) and first.value is const
             and isinstance(const, ast.Constant) and isinstance(const.value, str))
+
+
+def _is_print(node):
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "print")

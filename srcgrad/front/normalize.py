@@ -156,6 +156,8 @@ class Normalizer:
                 value = self.atom(s.value)
             self.emit(ast.Return(value=value))
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            if self.resolves_to(s.value.func, builtins.print):
+                return            # printing has no effect on values: gradient code does not print
             if not self.is_helper_call(s.value):
                 self.fail("a call for its side effect is not supported", s,
                           "only your own functions (which may fill arrays you pass) can be called "
