@@ -123,17 +123,22 @@ class Tapes:
         elif kind == "reset" and name in self.overwritten and name in self.active:
             code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
         elif kind == "save_element" and name in self.element_saved:
-            index, site = ast.unparse(info["index"]), info["site"]
-            code = _push(f"_etape_{site}", f"_etop_{site}", f"srt.snapshot({name}[{index}])",
+            element, site = _element(name, info["index"]), info["site"]
+            code = _push(f"_etape_{site}", f"_etop_{site}", f"srt.snapshot({element})",
                          _hint(info["loops"]))
         elif kind == "restore_element" and name in self.element_saved:
-            index, site = ast.unparse(info["index"]), info["site"]
-            code = f"_etop_{site} -= 1\n{name}[{index}] = _etape_{site}[_etop_{site}]\n"
+            element, site = _element(name, info["index"]), info["site"]
+            code = f"_etop_{site} -= 1\n{element} = _etape_{site}[_etop_{site}]\n"
         stmts = ast.parse(code).body if code else []
         for s in stmts:
             for node in ast.walk(s):
                 node.sg_origin = origin
         return stmts
+
+
+def _element(name, index):
+    """Source of ``name[index]`` (an index with slices prints only inside a subscript)."""
+    return ast.unparse(ast.Subscript(ast.Name(name, ast.Load()), index, ast.Load()))
 
 
 def _push(tape, top, value, hint):
