@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 from numba.core.dispatcher import OmittedArg
+from numba.core.registry import CPUDispatcher
 from numba.core.errors import NumbaError
 
 from ..errors import ArgumentError, CompileError
@@ -55,7 +56,6 @@ def compile_adjoint(adj, version):
     origins = {index + offset: origin for index, origin in body_origins.items()}
     info = Generated(text, path, origins, adj.params, len(adj.params) - len(adj.defaults), adj.name)
     _guard(dispatcher, info)
-    dispatcher.__srcgrad__ = info
     return dispatcher
 
 
@@ -64,17 +64,34 @@ def _fingerprint(text):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _guard(dispatcher, info):
-    compile_for_args = dispatcher._compile_for_args
+class SrcgradDispatcher(CPUDispatcher):
+    """The Numba dispatcher of a generated function, with errors that speak about the user's code.
 
-    def checked_compile(*args, **kws):
+    Numba types and calls it exactly like any other dispatcher (so ``@njit`` code can call it);
+    only calls from Python pass through these two methods.
+    """
+
+    def _compile_for_args(self, *args, **kws):
+        info = self.__srcgrad__
         check_count(args, kws, info)
         check_arguments(args, kws, info)
         try:
-            return compile_for_args(*args, **kws)
+            return super()._compile_for_args(*args, **kws)
         except NumbaError as exc:
             raise translate(exc, info) from None
-    dispatcher._compile_for_args = checked_compile
+
+    def __call__(self, *args, **kws):
+        try:
+            return super().__call__(*args, **kws)
+        except (ValueError, IndexError) as exc:
+            if str(exc).startswith("srcgrad: "):
+                raise ArgumentError(str(exc)[len("srcgrad: "):]) from None
+            raise
+
+
+def _guard(dispatcher, info):
+    dispatcher.__srcgrad__ = info
+    dispatcher.__class__ = SrcgradDispatcher
 
 
 def check_arguments(args, kws, info):

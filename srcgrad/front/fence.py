@@ -74,7 +74,7 @@ def check(fsrc):
             raise UnsupportedError(located("a loop with an else clause is not supported",
                                            fsrc.origin(child), "use a flag variable instead"))
         if (isinstance(child, ast.Expr) and not _is_docstring(node, child.value)
-                and not isinstance(child.value, ast.Call)):
+                and not isinstance(child.value, ast.Call) and type(child.value) not in _REJECTED):
             raise UnsupportedError(located(
                 "an expression statement (a call for its side effect) is not supported",
                 fsrc.origin(child), "assign the result to a variable, or remove the call"))

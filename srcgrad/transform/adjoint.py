@@ -114,7 +114,7 @@ def build(fn, wrt, mode):
         target = adjoint_name(base) + (text[len(base):] if isinstance(r, ast.Subscript) else "")
         if mode == "vjp":
             dy = seed_name if len(results) == 1 else f"{seed_name}[{k}]"
-            seeds.append(_parse(f"{target} += srt.copy_seed({dy}, {text})"))
+            seeds.append(_parse(f"{target} += srt.seed({dy}, {text})"))
         else:
             seeds.append(_parse(f"{target} += srt.ones_like({text})"))
 
