@@ -1,27 +1,22 @@
 """Type-dispatched adjoint helpers for generated gradient code.
 
-The transformer emits code before Numba knows whether a variable is a scalar
-or an array, so every operation whose implementation depends on that goes
-through one of these helpers.  Each is a plain NumPy function (usable from
-Python) plus an ``@overload`` that picks a jit implementation from the Numba
-argument types:
+Generated code is written before Numba knows whether a variable is a scalar or
+an array, so each operation whose implementation depends on that is a helper
+here: a plain NumPy function plus an ``@overload`` chosen from Numba types.
 
-- zeros_like / ones_like: allocate a fresh adjoint (float type of ``x``).
-- zero: reset an adjoint (in place for arrays).
-- unbroadcast: sum a broadcast result's adjoint back to an operand's shape.
-- select: mask an adjoint by a condition (where/abs/max adjoints).
-- sign: float ``np.sign`` (abs adjoint).
-- check_float: reject integer/bool differentiation inputs at typing time.
-- snapshot: save a value before it is overwritten (copy arrays only).
+- zeros_like / ones_like / zero: allocate or reset an adjoint (float type of x).
+- select: mask an adjoint by a condition (where/abs/max adjoints); sign: float np.sign.
+- check_float: reject integer/bool inputs at typing time; snapshot: copy arrays before
+  they are overwritten (scalars pass through).
 - copy_seed: private float copy of the output seed ``dy`` shaped like ``y``.
-- reshape_like: adjoint of reshape/ravel.
+(unbroadcast lives in reductions.py, reshape_like in linalg.py.)
 """
 import numpy as np
-from numba import njit
 from numba.core import types
 from numba.core.errors import TypingError
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 INT_MSG = "srcgrad: cannot differentiate with respect to an integer or boolean argument"
 
@@ -61,15 +56,61 @@ def unsupported(name, *args):
                        % (name, ", ".join(str(a) for a in args)))
 
 
+# -- broadcasting kernels: plain index loops compile much faster than np.where or
+#    broadcasting setitem, and every gradient compiles them -----------------------
+@register_jitable
+def _aligned(shape, n):
+    """``shape`` right-aligned to n dims (leading 1s) as an int64 array."""
+    out = np.ones(n, np.int64)
+    for d in range(len(shape)):
+        out[n - len(shape) + d] = shape[d]
+    return out
+
+
+@register_jitable
+def _rows(osh, src):
+    """For a C-ordered array of aligned shape ``src`` broadcast to ``osh``: the flat offset
+    of each row (last axis) of ``osh`` in C order, the stride (0 or 1) along a row, and
+    the row length."""
+    n = len(osh)
+    st = np.zeros(max(n, 1), np.int64)
+    step, rows = 1, 1
+    for d in range(n - 1, -1, -1):
+        if src[d] != osh[d] and src[d] != 1:
+            raise ValueError("srcgrad: operands could not be broadcast together")
+        st[d] = step if src[d] != 1 else 0
+        step *= src[d]
+        rows *= osh[d] if d < n - 1 else 1
+    inner = osh[n - 1] if n > 0 else 1
+    off, idx, o = np.empty(rows if inner > 0 else 0, np.int64), np.zeros(n, np.int64), 0
+    for r in range(off.size):
+        off[r] = o
+        d = n - 2
+        while d >= 0:          # odometer over all axes but the last
+            idx[d] += 1
+            o += st[d]
+            if idx[d] < osh[d]:
+                break
+            o -= st[d] * osh[d]
+            idx[d] = 0
+            d -= 1
+    return off, st[max(n - 1, 0)], inner
+
+
+@register_jitable
+def _flat(a):
+    return a.ravel()            # C-order view; a copy only for non-contiguous arrays
+
+
 # -- zeros_like / ones_like / zero ------------------------------------------
 def zeros_like(x):
     dt = py_float_dtype(x)
-    return np.zeros(np.shape(x), dt) if isinstance(x, np.ndarray) else dt.type(0)
+    return np.zeros(x.shape, dt) if isinstance(x, np.ndarray) else dt.type(0)
 
 
 def ones_like(x):
     dt = py_float_dtype(x)
-    return np.ones(np.shape(x), dt) if isinstance(x, np.ndarray) else dt.type(1)
+    return np.ones(x.shape, dt) if isinstance(x, np.ndarray) else dt.type(1)
 
 
 def _fill_overload(name, value, alloc):
@@ -101,98 +142,22 @@ def _ov_zero(b):
     cls = float_class(b)
     if is_scalar(b):
         return lambda b: cls(0.0)
-    if is_array(b):
-        if b.ndim == 0:
-            def impl0(b):
-                b[()] = 0
-                return b
-            return impl0
+    if not is_array(b):
+        raise unsupported("zero", b)
 
-        def impl(b):
+    def impl(b):
+        if b.ndim == 0:             # folded at compile time
+            b[()] = 0
+        else:
             b.fill(0)
-            return b
-        return impl
-    raise unsupported("zero", b)
-
-
-# -- unbroadcast ------------------------------------------------------------
-def unbroadcast(g, x):
-    if not isinstance(x, np.ndarray):
-        return np.sum(g) if isinstance(g, np.ndarray) else g
-    if not isinstance(g, np.ndarray):
-        return np.full(x.shape, g)
-    if g.shape == x.shape:
-        return g
-    lead = g.ndim - x.ndim
-    out = np.sum(g, axis=tuple(range(lead))) if lead else g
-    axes = tuple(i for i, n in enumerate(x.shape) if n == 1 and out.shape[i] != 1)
-    out = np.sum(out, axis=axes, keepdims=True) if axes else out
-    return np.ascontiguousarray(out).reshape(x.shape)
-
-
-def _make_unbroadcast_slow(gnd, xnd, cls):
-    lead = gnd - xnd
-
-    def slow(g, xshape):
-        out = np.zeros(xshape, cls)
-        of = out.reshape(-1)
-        gc = np.ascontiguousarray(g).reshape(-1)
-        gs = np.empty(gnd, np.int64)
-        ost = np.zeros(gnd, np.int64)
-        stride = 1
-        for d in range(gnd - 1, -1, -1):
-            gs[d] = g.shape[d]
-            if d >= lead:
-                n = xshape[d - lead]
-                if n != 1:
-                    if n != gs[d]:
-                        raise ValueError("srcgrad.unbroadcast: shapes are not broadcast-compatible")
-                    ost[d] = stride
-                stride *= n
-        idx = np.zeros(gnd, np.int64)
-        off = 0
-        for k in range(gc.size):
-            of[off] += gc[k]
-            d = gnd - 1
-            while d >= 0:
-                idx[d] += 1
-                off += ost[d]
-                if idx[d] < gs[d]:
-                    break
-                off -= ost[d] * gs[d]
-                idx[d] = 0
-                d -= 1
-        return out
-    return slow
-
-
-@overload(unbroadcast)
-def _ov_unbroadcast(g, x):
-    g, x = types.unliteral(g), types.unliteral(x)
-    if is_scalar(x) and is_scalar(g):
-        return lambda g, x: g
-    if is_scalar(x) and is_array(g):
-        gcls = np_class(g.dtype)
-        return lambda g, x: gcls(np.sum(g))
-    if is_array(x) and is_scalar(g):
-        return lambda g, x: np.full(x.shape, g)
-    if is_array(x) and is_array(g) and g.ndim >= x.ndim:
-        slow = njit(_make_unbroadcast_slow(g.ndim, x.ndim, np_class(g.dtype)))
-        if g.ndim == x.ndim:
-            def impl_same(g, x):
-                if g.shape == x.shape:
-                    return g
-                return slow(g, x.shape)
-            return impl_same
-        return lambda g, x: slow(g, x.shape)
-    raise unsupported("unbroadcast", g, x)
+        return b
+    return impl
 
 
 # -- select / sign ----------------------------------------------------------
 def select(c, g):
     dt = py_float_dtype(g)
-    if np.ndim(c) == 0 and np.ndim(g) == 0 and not isinstance(c, np.ndarray) \
-            and not isinstance(g, np.ndarray):
+    if not isinstance(c, np.ndarray) and not isinstance(g, np.ndarray):
         return dt.type(g) if c else dt.type(0)
     return np.where(c, g, dt.type(0)).astype(dt, copy=False)
 
@@ -203,11 +168,29 @@ def _ov_select(c, g):
     cls = float_class(g)
     if is_scalar(c) and is_scalar(g):
         return lambda c, g: cls(g) if c else cls(0.0)
-    if (is_scalar(c) or is_array(c)) and (is_scalar(g) or is_array(g)):
-        if is_array(g) and not isinstance(g.dtype, types.Float):
-            return lambda c, g: np.where(c, g.astype(cls), cls(0.0))
-        return lambda c, g: np.where(c, g, cls(0.0))
-    raise unsupported("select", c, g)
+    if not ((is_scalar(c) or is_array(c)) and (is_scalar(g) or is_array(g))):
+        raise unsupported("select", c, g)
+    n = max(getattr(c, "ndim", 0), getattr(g, "ndim", 0))
+    same = is_array(c) and is_array(g) and c.ndim == g.ndim
+
+    def impl(c, g):
+        ca, ga = np.asarray(c), np.asarray(g)
+        cs, gs = _aligned(ca.shape, n), _aligned(ga.shape, n)
+        osh = np.where(cs == 1, gs, cs)
+        out = np.zeros(to_fixed_tuple(osh, n), cls)
+        of, cf, gf = out.reshape(-1), _flat(ca), _flat(ga)
+        if same and ca.shape == ga.shape:      # common case: no broadcasting
+            for k in range(of.size):
+                if cf[k]:
+                    of[k] = gf[k]
+            return out
+        (oc, sc, m), (og, sg, _) = _rows(osh, cs), _rows(osh, gs)
+        for r in range(oc.size):
+            for j in range(m):
+                if cf[oc[r] + j * sc]:
+                    of[r * m + j] = gf[og[r] + j * sg]
+        return out
+    return impl
 
 
 def sign(x):
@@ -225,11 +208,7 @@ def _ov_sign(x):
     if is_scalar(x):
         return lambda x: cls(np.sign(cls(x)))
     if is_array(x) and x.ndim == 0:        # Numba ufuncs turn 0-d arrays into scalars
-        def impl0(x):
-            out = np.empty((), cls)
-            out[()] = np.sign(cls(x[()]))
-            return out
-        return impl0
+        return lambda x: np.full((), np.sign(cls(x[()])))
     if is_array(x):
         if isinstance(x.dtype, types.Float):
             return lambda x: np.sign(x)
@@ -237,7 +216,7 @@ def _ov_sign(x):
     raise unsupported("sign", x)
 
 
-# -- check_float / snapshot -------------------------------------------------
+# -- check_float / snapshot / copy_seed --------------------------------------
 def check_float(x):
     dt = np.asarray(x).dtype
     if np.issubdtype(dt, np.integer) or dt == np.bool_:
@@ -270,12 +249,14 @@ def _ov_snapshot(v):
     raise unsupported("snapshot", v)
 
 
-# -- copy_seed / reshape_like -----------------------------------------------
+_SEED_MSG = "srcgrad.copy_seed: the seed of a scalar output must have one element"
+
+
 def copy_seed(dy, y):
     dt = py_float_dtype(dy)
     if not isinstance(y, np.ndarray):
         if np.size(dy) != 1:
-            raise ValueError("srcgrad.copy_seed: seed for a scalar output must have one element")
+            raise ValueError(_SEED_MSG)
         return dt.type(np.asarray(dy).reshape(-1)[0])
     out = np.empty(y.shape, dt)
     out[...] = dy
@@ -291,36 +272,21 @@ def _ov_copy_seed(dy, y):
     if is_scalar(y) and is_array(dy):
         def impl(dy, y):
             if dy.size != 1:
-                raise ValueError("srcgrad.copy_seed: seed for a scalar output must have one element")
+                raise ValueError(_SEED_MSG)
             return cls(dy.flat[0])
         return impl
-    if is_array(y) and (is_scalar(dy) or is_array(dy)):
-        def impl_arr(dy, y):
-            out = np.empty(y.shape, cls)
-            out[...] = dy
-            return out
-        return impl_arr
-    raise unsupported("copy_seed", dy, y)
+    if is_array(y) and is_scalar(dy):
+        return lambda dy, y: np.full(y.shape, cls(dy))
+    if not (is_array(y) and is_array(dy) and dy.ndim <= y.ndim):
+        raise unsupported("copy_seed", dy, y)
+    n = y.ndim
 
-
-def reshape_like(g, x):
-    if not isinstance(x, np.ndarray):
-        return np.sum(g) if isinstance(g, np.ndarray) else g
-    if not isinstance(g, np.ndarray):
-        return np.full(x.shape, g)
-    return np.ascontiguousarray(g).reshape(x.shape)
-
-
-@overload(reshape_like)
-def _ov_reshape_like(g, x):
-    g, x = types.unliteral(g), types.unliteral(x)
-    if is_scalar(x) and is_scalar(g):
-        return lambda g, x: g
-    if is_scalar(x) and is_array(g):
-        gcls = np_class(g.dtype)
-        return lambda g, x: gcls(np.sum(g))
-    if is_array(x) and is_scalar(g):
-        return lambda g, x: np.full(x.shape, g)
-    if is_array(x) and is_array(g):
-        return lambda g, x: np.ascontiguousarray(g).reshape(x.shape)
-    raise unsupported("reshape_like", g, x)
+    def impl_arr(dy, y):
+        out = np.empty(y.shape, cls)
+        of, df = out.reshape(-1), _flat(dy)
+        off, s, m = _rows(_aligned(y.shape, n), _aligned(dy.shape, n))
+        for r in range(off.size):
+            for j in range(m):
+                of[r * m + j] = df[off[r] + j * s]
+        return out
+    return impl_arr

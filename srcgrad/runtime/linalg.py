@@ -1,4 +1,4 @@
-"""Adjoints of ``np.dot`` / ``@`` and ``np.outer``.
+"""Adjoints of ``np.dot`` / ``@``, ``np.outer`` and reshape/ravel (``reshape_like``).
 
 The cotangent formula depends on the operands' ndim (scalar, 1-D, 2-D), which
 generated code does not know, so it calls these helpers.  Numba's ``np.dot``
@@ -12,7 +12,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
-from .adjoint import float_type, is_array, is_scalar, np_class, py_float_dtype, unsupported
+from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
+                      unsupported)
 
 
 # -- Python reference versions ----------------------------------------------
@@ -40,7 +41,7 @@ def _py_dot_adj(g, a, b):
     else:
         raise TypeError("srcgrad.dot_adjoint: unsupported operand ndims %d, %d" % (na, nb))
     if isinstance(a, np.ndarray):
-        return np.ascontiguousarray(np.broadcast_to(r, a.shape), dtype=dt)
+        return np.array(np.broadcast_to(r, a.shape), dtype=dt)
     return dt.type(r)
 
 
@@ -49,17 +50,14 @@ def dot_adjoint_a(g, a, b):
 
 
 def dot_adjoint_b(g, a, b):
-    # dot(a, b) = dot(b.T, a.T) in the transposed sense
-    if np.ndim(a) == 2 and np.ndim(b) == 2:
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 2 and nb >= 1:                       # 2-D.2-D and 2-D.1-D: a.T @ g
         dt = _py_common(g, a)
         return np.asarray(a, dt).T @ np.asarray(g, dt)
-    if np.ndim(a) == 2 and np.ndim(b) == 1:
-        dt = _py_common(g, a)
-        return np.asarray(a, dt).T @ np.asarray(g, dt)
-    if np.ndim(a) == 1 and np.ndim(b) == 2:
+    if na == 1 and nb == 2:
         dt = _py_common(g, a)
         return np.outer(np.asarray(a, dt), np.asarray(g, dt))
-    return _py_dot_adj(g, b, a)
+    return _py_dot_adj(g, b, a)                   # scalar and 1-D.1-D cases are symmetric
 
 
 def outer_adjoint_a(g, a, b):
@@ -127,20 +125,19 @@ def _dot_adj_impl(name, g, x, other, first):
     cls = _common_class(g, other)
     nx = x.ndim if is_array(x) else -1
     no = other.ndim if is_array(other) else -1
-    env = dict(cls=cls)
+    env = dict(cls=cls, scale=_scale, vdot=_vdot, outer=_outer)
     if nx <= 0 and no > 0:                      # scalar-like x times array: sum(g * other)
-        expr = "cls(np.sum(g * o))" if nx < 0 else "np.full(x.shape, cls(np.sum(g * o)))"
+        expr = "cls(vdot(g, o))" if nx < 0 else "np.full(x.shape, cls(vdot(g, o)))"
     elif nx < 0:                                # scalar x, scalar-like other
         expr = "cls(np.sum(g * o))" if is_array(g) or is_array(other) else "cls(g) * cls(o)"
     elif no <= 0:                               # array x times a scalar-like other
-        env["scale"] = _scale
-        expr = "scale(g, x, o, cls)"
+        ov = "o" if no < 0 else "o[()]"
+        expr = ("scale(g, x, %s, cls)" if is_array(g) else "np.full(x.shape, cls(g * %s))") % ov
     elif nx == 1 and no == 1:
         if is_array(g):
             raise TypingError("srcgrad.runtime.%s: 1-D.1-D needs a scalar cotangent, got %s"
                               % (name, g))
-        env["co"] = _conv(other, cls)
-        expr = "co(o) * cls(g)"
+        expr = "scale(o, x, g, cls)"
     else:
         if not is_array(g):
             raise TypingError("srcgrad.runtime.%s: cotangent %s does not fit %s, %s"
@@ -149,17 +146,39 @@ def _dot_adj_impl(name, g, x, other, first):
         if nx == 2 and no == 2:
             expr = "np.dot(cg(g), co(o).T)" if first else "np.dot(co(o).T, cg(g))"
         elif nx == 2:                           # other is 1-D
-            expr = "np.outer(cg(g), co(o))" if first else "np.outer(co(o), cg(g))"
+            expr = "outer(g, o, cls)" if first else "outer(o, g, cls)"
         else:                                   # x 1-D, other 2-D
             expr = "np.dot(co(o), cg(g))" if first else "np.dot(co(o).T, cg(g))"
     return _mk(expr, first, env)
 
 
+# Small loop kernels: they compile far faster than np.outer / ufunc expressions.
 @register_jitable
 def _scale(g, x, o, cls):
+    """g * o (g shaped like x, o a scalar) as a new array."""
     out = np.empty(x.shape, cls)
-    out[...] = g
-    out *= o
+    of, gf = out.reshape(-1), _flat(g)
+    for k in range(of.size):
+        of[k] = gf[k] * o
+    return out
+
+
+@register_jitable
+def _vdot(g, o):
+    gf, of = _flat(g), _flat(o)
+    s = 0.0
+    for k in range(gf.size):
+        s += gf[k] * of[k]
+    return s
+
+
+@register_jitable
+def _outer(u, v, cls):
+    uf, vf = _flat(u), _flat(v)
+    out = np.empty((uf.size, vf.size), cls)
+    for i in range(uf.size):
+        for j in range(vf.size):
+            out[i, j] = uf[i] * vf[j]
     return out
 
 
@@ -203,3 +222,27 @@ def _ov_outer_adjoint_a(g, a, b):
 @overload(outer_adjoint_b)
 def _ov_outer_adjoint_b(g, a, b):
     return _outer_impl("outer_adjoint_b", g, b, a, False)
+
+
+# -- reshape / ravel -----------------------------------------------------------
+def reshape_like(g, x):
+    if not isinstance(x, np.ndarray):
+        return np.sum(g) if isinstance(g, np.ndarray) else g
+    if not isinstance(g, np.ndarray):
+        return np.full(x.shape, g)
+    return np.ascontiguousarray(g).reshape(x.shape)
+
+
+@overload(reshape_like)
+def _ov_reshape_like(g, x):
+    g, x = types.unliteral(g), types.unliteral(x)
+    if is_scalar(x) and is_scalar(g):
+        return lambda g, x: g
+    if is_scalar(x) and is_array(g):
+        gcls = np_class(g.dtype)
+        return lambda g, x: gcls(np.sum(g))
+    if is_array(x) and is_scalar(g):
+        return lambda g, x: np.full(x.shape, g)
+    if is_array(x) and is_array(g):
+        return lambda g, x: np.ascontiguousarray(g).reshape(x.shape)
+    raise unsupported("reshape_like", g, x)

@@ -1,13 +1,15 @@
-"""Reduction helpers: adjoints of sum/mean/max/min and forward max/min along an axis.
+"""Reduction helpers: adjoints of sums (broadcasting included) and of sum/mean/max/min.
 
-- sum_adjoint / mean_adjoint: spread a reduction's adjoint back over the input
-  (the generated code cannot write ``np.expand_dims`` + broadcast itself because
-  it does not know whether the operand is a scalar).
+- unbroadcast: sum a broadcast result's adjoint back to an operand's shape
+  (the implicit sum-reduction of broadcasting; free when nothing was broadcast).
+- sum_adjoint / mean_adjoint: spread a reduction's adjoint back over the input;
+  generated code cannot write this itself, not knowing the operand's ndim.
 - amax / amin: forward helpers, because Numba has no ``np.max(a, axis=...)``.
-- extreme_adjoint: max/min adjoint, shared equally among tied extrema
+- extreme_adjoint: max/min adjoint shared equally among tied extrema
   (TensorFlow's reduce_max gradient); a NaN extremum selects the NaN entries.
 
-``axis`` is None (omitted) or an int, possibly negative, possibly literal.
+``axis`` is None (or omitted) or an int, possibly negative or literal.  Axis reductions
+view the input as (pre, n, post) blocks and loop: any ndim, quick to compile.
 """
 import numpy as np
 from numba.core import types
@@ -15,53 +17,97 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from .adjoint import float_class, is_array, is_scalar, py_float_dtype, unsupported
+from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
+                      py_float_dtype, unsupported)
 
 
-def _axis_none(axis):
-    return axis is None or isinstance(axis, (types.NoneType, types.Omitted))
+# -- unbroadcast ------------------------------------------------------------
+def unbroadcast(g, x):
+    if not isinstance(x, np.ndarray):
+        return np.sum(g) if isinstance(g, np.ndarray) else g
+    if not isinstance(g, np.ndarray):
+        return np.full(x.shape, g)
+    if g.shape == x.shape:
+        return g
+    out = np.sum(g, axis=tuple(range(g.ndim - x.ndim))) if g.ndim > x.ndim else g
+    axes = tuple(i for i, n in enumerate(x.shape) if n == 1 and out.shape[i] != 1)
+    return np.ascontiguousarray(np.sum(out, axis=axes, keepdims=True)).reshape(x.shape)
 
 
+@register_jitable
+def _unbroadcast_slow(g, x, cls):
+    out = np.zeros(x.shape, cls)
+    of, gf = out.reshape(-1), _flat(g)
+    off, s, m = _rows(_aligned(g.shape, g.ndim), _aligned(x.shape, g.ndim))
+    for r in range(off.size):
+        if s == 0:                  # summed along the last axis too
+            acc = of[off[r]]
+            for j in range(m):
+                acc += gf[r * m + j]
+            of[off[r]] = acc
+        else:                       # s == 1: contiguous row
+            for j in range(m):
+                of[off[r] + j] += gf[r * m + j]
+    return out
+
+
+@overload(unbroadcast)
+def _ov_unbroadcast(g, x):
+    g, x = types.unliteral(g), types.unliteral(x)
+    if is_scalar(x) and is_scalar(g):
+        return lambda g, x: g
+    if is_scalar(x) and is_array(g):
+        gcls = np_class(g.dtype)
+        return lambda g, x: gcls(np.sum(g))
+    if is_array(x) and is_scalar(g):
+        return lambda g, x: np.full(x.shape, g)
+    if not (is_array(x) and is_array(g) and g.ndim >= x.ndim):
+        raise unsupported("unbroadcast", g, x)
+    gcls = np_class(g.dtype)
+    if g.ndim > x.ndim:
+        return lambda g, x: _unbroadcast_slow(g, x, gcls)
+
+    def impl_same(g, x):
+        if g.shape == x.shape:      # hot path: nothing was broadcast
+            return g
+        return _unbroadcast_slow(g, x, gcls)
+    return impl_same
+
+
+# -- shared axis machinery --------------------------------------------------
 def _check_axis(name, x, axis):
-    """Typing-time check; returns True when axis is None."""
-    if _axis_none(axis):
+    """Typing-time check; True when axis is None (or omitted), False for an int axis."""
+    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
         return True
     if not isinstance(axis, types.Integer):
         raise TypingError("srcgrad.runtime.%s: axis must be None or an int, got %s" % (name, axis))
     if not is_array(x) or x.ndim == 0:
-        raise TypingError("srcgrad.runtime.%s: integer axis needs an array of ndim >= 1, got %s"
+        raise TypingError("srcgrad.runtime.%s: an int axis needs an array of ndim >= 1, got %s"
                           % (name, x))
     return False
 
 
 @register_jitable
-def _norm_axis(axis, nd):
+def _blocks(shape, axis):
+    """(axis normalised, pre, n, post) for reducing ``shape`` along ``axis``."""
+    nd = len(shape)
     ax = axis + nd if axis < 0 else axis
     if ax < 0 or ax >= nd:
         raise ValueError("srcgrad: axis out of bounds")
-    return ax
-
-
-@register_jitable
-def _split(shape, ax):
-    pre = 1
-    post = 1
-    for d in range(len(shape)):
+    pre, post = 1, 1
+    for d in range(nd):
         if d < ax:
             pre *= shape[d]
         elif d > ax:
             post *= shape[d]
-    return pre, shape[ax], post
+    return ax, pre, shape[ax], post
 
 
 @register_jitable
 def _drop(shape, ax):
     out = np.empty(len(shape) - 1, np.int64)
-    j = 0
-    for d in range(len(shape)):
-        if d != ax:
-            out[j] = shape[d]
-            j += 1
+    for d in range(len(shape) - 1):
+        out[d] = shape[d] if d < ax else shape[d + 1]
     return out
 
 
@@ -82,10 +128,6 @@ def _ov_item(v):
     return impl
 
 
-def _pyaxis(x, axis):
-    return axis + x.ndim if axis < 0 else axis
-
-
 # -- sum / mean adjoints ----------------------------------------------------
 def sum_adjoint(g, x, axis=None):
     if not isinstance(x, np.ndarray):
@@ -93,14 +135,14 @@ def sum_adjoint(g, x, axis=None):
     dt = py_float_dtype(g)
     if axis is None or x.ndim == 1:
         return np.full(x.shape, _item(g), dt)
-    return np.broadcast_to(np.expand_dims(g, _pyaxis(x, axis)), x.shape).astype(dt)
+    return np.broadcast_to(np.expand_dims(g, axis % x.ndim), x.shape).astype(dt)
 
 
 def mean_adjoint(g, x, axis=None):
     if not isinstance(x, np.ndarray):
         return g
     out = sum_adjoint(g, x, axis)
-    out /= x.size if axis is None else x.shape[_pyaxis(x, axis)]
+    out /= x.size if axis is None else x.shape[axis % x.ndim]
     return out
 
 
@@ -114,24 +156,22 @@ def _spread_impl(name, g, x, axis, mean):
         raise unsupported(name, g, x)
     if none or x.ndim == 1:
         def impl_full(g, x, axis=None):
-            if axis is not None:
-                _norm_axis(axis, 1)
-            out = np.full(x.shape, cls(_item(g)))
-            if mean:
-                out /= x.size
-            return out
+            n = x.size if axis is None else _blocks(x.shape, axis)[2]
+            return np.full(x.shape, cls(cls(_item(g)) / n) if mean else cls(_item(g)))
         return impl_full
     if not is_array(g) or g.ndim != x.ndim - 1:
-        raise TypingError("srcgrad.runtime.%s: adjoint %s does not match reducing %s along one axis"
+        raise TypingError("srcgrad.runtime.%s: adjoint %s does not fit reducing %s along an axis"
                           % (name, g, x))
 
     def impl_axis(g, x, axis=None):
-        ax = _norm_axis(axis, x.ndim)
-        out = np.empty(x.shape, cls)
-        out[...] = np.expand_dims(g, ax)
-        if mean:
-            out /= x.shape[ax]
-        return out
+        ax, pre, n, post = _blocks(x.shape, axis)
+        gc = np.ascontiguousarray(g).reshape((pre, post))
+        out = np.empty((pre, n, post), cls)
+        for p in range(pre):
+            for i in range(n):
+                for q in range(post):
+                    out[p, i, q] = gc[p, q] / n if mean else gc[p, q]
+        return out.reshape(x.shape)
     return impl_axis
 
 
@@ -166,14 +206,13 @@ def _extreme_impl(name, x, axis, is_max):
 
         def impl_all(x, axis=None):
             if axis is not None:
-                _norm_axis(axis, 1)
+                _blocks(x.shape, axis)          # bounds check
             return red(x)
         return impl_all
     m = x.ndim - 1
 
     def impl_axis(x, axis=None):
-        ax = _norm_axis(axis, x.ndim)
-        pre, n, post = _split(x.shape, ax)
+        ax, pre, n, post = _blocks(x.shape, axis)
         if n == 0:
             raise ValueError("srcgrad: zero-size array to reduction operation with no identity")
         xc = np.ascontiguousarray(x).reshape((pre, n, post))
@@ -182,7 +221,7 @@ def _extreme_impl(name, x, axis, is_max):
             for i in range(1, n):
                 for q in range(post):
                     v = xc[p, i, q]
-                    if (v > out[p, q] if is_max else v < out[p, q]) or v != v:
+                    if (v > out[p, q] if is_max else v < out[p, q]) or v != v:  # NaN wins
                         out[p, q] = v
         return out.reshape(to_fixed_tuple(_drop(x.shape, ax), m))
     return impl_axis
@@ -204,7 +243,7 @@ def extreme_adjoint(g, x, y, axis=None):
         return g
     dt = py_float_dtype(g)
     if axis is not None and x.ndim > 1:
-        ax = _pyaxis(x, axis)
+        ax = axis % x.ndim
         y, g = np.expand_dims(y, ax), np.expand_dims(g, ax)
     mask = (x == y) | ((x != x) & (y != y))
     count = mask.sum() if axis is None or x.ndim == 1 else mask.sum(axis=axis, keepdims=True)
@@ -213,8 +252,19 @@ def extreme_adjoint(g, x, y, axis=None):
 
 
 @register_jitable
-def _match(a, b):
-    return a == b or (a != a and b != b)
+def _share(out, xc, yc, gc, pre, n, post, cls):
+    """out[p, i, q] = g[p, q] / ties where x[p, i, q] equals y[p, q] (NaN matches NaN)."""
+    for p in range(pre):
+        for q in range(post):
+            yv = yc[p, q]
+            cnt = 0
+            for i in range(n):
+                if xc[p, i, q] == yv or (xc[p, i, q] != xc[p, i, q] and yv != yv):
+                    cnt += 1
+            for i in range(n):
+                if cnt > 0 and (xc[p, i, q] == yv or (xc[p, i, q] != xc[p, i, q] and yv != yv)):
+                    out[p, i, q] = cls(gc[p, q]) / cnt
+    return out
 
 
 @overload(extreme_adjoint)
@@ -229,43 +279,21 @@ def _ov_extreme_adjoint(g, x, y, axis=None):
     if none or x.ndim == 1:
         def impl_all(g, x, y, axis=None):
             if axis is not None:
-                _norm_axis(axis, 1)
-            yv = _item(y)
-            xc = np.ascontiguousarray(x).reshape(-1)
-            cnt = 0
-            for k in range(xc.size):
-                if _match(xc[k], yv):
-                    cnt += 1
-            out = np.zeros(xc.size, cls)
-            if cnt > 0:
-                w = cls(cls(_item(g)) / cnt)
-                for k in range(xc.size):
-                    if _match(xc[k], yv):
-                        out[k] = w
-            return out.reshape(x.shape)
+                _blocks(x.shape, axis)          # bounds check
+            out = np.zeros((1, x.size, 1), cls)
+            xc = np.ascontiguousarray(x).reshape((1, x.size, 1))
+            yc, gc = np.full((1, 1), _item(y)), np.full((1, 1), _item(g))
+            return _share(out, xc, yc, gc, 1, x.size, 1, cls).reshape(x.shape)
         return impl_all
     if not (is_array(g) and is_array(y)):
         raise TypingError("srcgrad.runtime.extreme_adjoint: g and y must be arrays for an "
                           "axis reduction of %s" % x)
 
     def impl_axis(g, x, y, axis=None):
-        ax = _norm_axis(axis, x.ndim)
-        pre, n, post = _split(x.shape, ax)
+        ax, pre, n, post = _blocks(x.shape, axis)
         xc = np.ascontiguousarray(x).reshape((pre, n, post))
         yc = np.ascontiguousarray(y).reshape((pre, post))
         gc = np.ascontiguousarray(g).reshape((pre, post))
-        out = np.zeros((pre, n, post), cls)
-        for p in range(pre):
-            for q in range(post):
-                yv = yc[p, q]
-                cnt = 0
-                for i in range(n):
-                    if _match(xc[p, i, q], yv):
-                        cnt += 1
-                if cnt > 0:
-                    w = cls(cls(gc[p, q]) / cnt)
-                    for i in range(n):
-                        if _match(xc[p, i, q], yv):
-                            out[p, i, q] = w
+        out = _share(np.zeros((pre, n, post), cls), xc, yc, gc, pre, n, post, cls)
         return out.reshape(x.shape)
     return impl_axis
