@@ -83,6 +83,9 @@ class SrcgradDispatcher(CPUDispatcher):
     def __call__(self, *args, **kws):
         try:
             return super().__call__(*args, **kws)
+        except TypeError:
+            check_count(args, kws, self.__srcgrad__)
+            raise
         except (ValueError, IndexError) as exc:
             if str(exc).startswith("srcgrad: "):
                 raise ArgumentError(str(exc)[len("srcgrad: "):]) from None
