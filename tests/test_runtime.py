@@ -65,8 +65,8 @@ j_check = njit(lambda x: srt.check_float(x))
 j_zero = njit(lambda b: srt.zero(b))
 j_unbroadcast = njit(lambda g, x: srt.unbroadcast(g, x))
 j_select = njit(lambda c, g: srt.select(c, g))
-j_copy_seed = njit(lambda dy, y: srt.copy_seed(dy, y))
-j_copy_seed_s = njit(lambda dy, y: np.full(1, srt.copy_seed(dy, y)))
+j_seed = njit(lambda dy, y: srt.seed(dy, y))
+j_seed_s = njit(lambda dy, y: np.full(1, srt.seed(dy, y)))
 j_reshape_like = njit(lambda g, x: srt.reshape_like(g, x))
 j_sum_mean = njit(lambda g, x, axis: (srt.sum_adjoint(g, x, axis), srt.mean_adjoint(g, x, axis)))
 j_sum_mean_dl = njit(lambda g, h, x: (srt.sum_adjoint(g, x), srt.mean_adjoint(g, x),
@@ -196,29 +196,24 @@ def test_select(cs, gs, dt):
         assert j_select(False, g) == 0 and j_select(True, g) == g
 
 
-def test_copy_seed():
-    for f in (j_copy_seed, srt.copy_seed):
+def test_seed():
+    for f in (j_seed, srt.seed):
         dy = rand((4, 3)).T                               # non-contiguous seed
         r = f(dy, rand((3, 4)))
         assert not np.shares_memory(r, dy) and r.flags.c_contiguous and r.dtype == F64
         np.testing.assert_array_equal(r, dy)
         r[...] = 7
         assert not np.any(dy == 7)
-        r = f(np.arange(3), rand((4, 2, 3), F32))         # int seed, broadcast
+        r = f(np.arange(6).reshape(2, 3), rand((2, 3), F32))   # int seed becomes float
         assert r.dtype == F64
-        np.testing.assert_array_equal(r, np.broadcast_to(np.arange(3.0), (4, 2, 3)))
-        assert f(F32(1.5), F32(0.0)) == 1.5 and f(np.full(1, 2.0), 1.0) == 2.0
-        with pytest.raises(ValueError):
-            f(np.ones(3), 1.0)
-        if FULL:
-            r = f(F32(2), rand((2, 2), F32))
-            assert r.dtype == F32 and r.shape == (2, 2) and np.all(r == 2)
-            dy = rand((2, 3))
-            r = f(dy, rand((2, 3)))
-            assert not np.shares_memory(r, dy) and np.array_equal(r, dy)
-            assert f(np.full((), 2.0), 1.0) == 2.0 and np.shape(f(3.0, np.ones(()))) == ()
-    if FULL:
-        assert j_copy_seed_s(F32(1.5), 0.0).dtype == F32
+        np.testing.assert_array_equal(r, np.arange(6.0).reshape(2, 3))
+        assert f(F32(1.5), F32(0.0)) == 1.5
+        with pytest.raises(ValueError):                   # no broadcasting, as grad_ys
+            f(np.ones(3), np.ones(4))
+    assert j_seed_s(F32(1.5), 0.0).dtype == F32
+    for dy, y in ((np.ones(3), 1.0), (1.0, np.ones(3)), (np.ones((1, 3)), np.ones(3))):
+        with pytest.raises(Exception, match="dy must"):
+            j_seed(dy, y)
 
 
 @pytest.mark.parametrize("gs,xs,dt", [

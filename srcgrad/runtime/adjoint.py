@@ -8,7 +8,7 @@ here: a plain NumPy function plus an ``@overload`` chosen from Numba types.
 - select: mask an adjoint by a condition (where/abs/max adjoints); sign: float np.sign.
 - check_float: reject integer/bool inputs at typing time; snapshot: copy arrays before
   they are overwritten (scalars pass through).
-- copy_seed: private float copy of the output seed ``dy`` shaped like ``y``.
+- seed: private float copy of the output seed ``dy``, which must have ``y``'s shape.
 (unbroadcast lives in reductions.py, reshape_like in linalg.py.)
 """
 import numpy as np
@@ -49,6 +49,19 @@ def py_float_dtype(x):
     """Python-side float dtype of a value."""
     dt = np.asarray(x).dtype
     return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
+
+
+def scalar_cases(g, x):
+    """The shared cases of reducing a cotangent ``g`` to the shape of ``x`` when either is a scalar:
+    an implementation, or None when both are arrays."""
+    if is_scalar(x) and is_scalar(g):
+        return lambda g, x: g
+    if is_scalar(x) and is_array(g):
+        gcls = np_class(g.dtype)
+        return lambda g, x: gcls(np.sum(g))
+    if is_array(x) and is_scalar(g):
+        return lambda g, x: np.full(x.shape, g)
+    return None
 
 
 def unsupported(name, *args):
@@ -216,7 +229,7 @@ def _ov_sign(x):
     raise unsupported("sign", x)
 
 
-# -- check_float / snapshot / copy_seed --------------------------------------
+# -- check_float / snapshot / seed --------------------------------------
 def check_float(x):
     dt = np.asarray(x).dtype
     if np.issubdtype(dt, np.integer) or dt == np.bool_:
@@ -249,44 +262,38 @@ def _ov_snapshot(v):
     raise unsupported("snapshot", v)
 
 
-_SEED_MSG = "srcgrad.copy_seed: the seed of a scalar output must have one element"
+_SEED_MSG = "srcgrad: dy must have the shape of the function's output"
 
 
-def copy_seed(dy, y):
+def seed(dy, y):
+    """A private float copy of the output cotangent ``dy``, which must have ``y``'s shape.
+
+    As with TensorFlow's ``grad_ys``, no broadcasting: a mismatch is the caller's mistake.
+    """
+    if np.shape(dy) != np.shape(y):
+        raise ValueError(_SEED_MSG)
     dt = py_float_dtype(dy)
     if not isinstance(y, np.ndarray):
-        if np.size(dy) != 1:
-            raise ValueError(_SEED_MSG)
-        return dt.type(np.asarray(dy).reshape(-1)[0])
-    out = np.empty(y.shape, dt)
-    out[...] = dy
-    return out
+        return dt.type(dy)
+    return np.array(dy, dtype=dt, order="C")
 
 
-@overload(copy_seed)
-def _ov_copy_seed(dy, y):
+@overload(seed)
+def _ov_seed(dy, y):
     dy, y = types.unliteral(dy), types.unliteral(y)
     cls = float_class(dy)
-    if is_scalar(y) and is_scalar(dy):
+    if is_scalar(y):
+        if not is_scalar(dy):
+            raise TypingError("srcgrad: dy must be a number, like the function's output")
         return lambda dy, y: cls(dy)
-    if is_scalar(y) and is_array(dy):
-        def impl(dy, y):
-            if dy.size != 1:
-                raise ValueError(_SEED_MSG)
-            return cls(dy.flat[0])
-        return impl
-    if is_array(y) and is_scalar(dy):
-        return lambda dy, y: np.full(y.shape, cls(dy))
-    if not (is_array(y) and is_array(dy) and dy.ndim <= y.ndim):
-        raise unsupported("copy_seed", dy, y)
-    n = y.ndim
+    if not (is_array(dy) and dy.ndim == y.ndim):
+        raise TypingError(f"srcgrad: dy must be an array of {y.ndim} dimension(s), like the "
+                          "function's output")
 
-    def impl_arr(dy, y):
+    def impl(dy, y):
+        if dy.shape != y.shape:
+            raise ValueError(_SEED_MSG)
         out = np.empty(y.shape, cls)
-        of, df = out.reshape(-1), _flat(dy)
-        off, s, m = _rows(_aligned(y.shape, n), _aligned(dy.shape, n))
-        for r in range(off.size):
-            for j in range(m):
-                of[r * m + j] = df[off[r] + j * s]
+        out.reshape(-1)[:] = _flat(dy)
         return out
-    return impl_arr
+    return impl

@@ -13,7 +13,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
-                      unsupported)
+                      scalar_cases, unsupported)
 
 
 # -- Python reference versions ----------------------------------------------
@@ -236,13 +236,9 @@ def reshape_like(g, x):
 @overload(reshape_like)
 def _ov_reshape_like(g, x):
     g, x = types.unliteral(g), types.unliteral(x)
-    if is_scalar(x) and is_scalar(g):
-        return lambda g, x: g
-    if is_scalar(x) and is_array(g):
-        gcls = np_class(g.dtype)
-        return lambda g, x: gcls(np.sum(g))
-    if is_array(x) and is_scalar(g):
-        return lambda g, x: np.full(x.shape, g)
+    impl = scalar_cases(g, x)
+    if impl is not None:
+        return impl
     if is_array(x) and is_array(g):
         return lambda g, x: np.ascontiguousarray(g).reshape(x.shape)
     raise unsupported("reshape_like", g, x)

@@ -152,26 +152,3 @@ def truth(c):
 def _truth(c):
     return lambda c: bool(c)
 
-
-def seed(dy, y):
-    """A private copy of the output cotangent ``dy``, checked against the output ``y``'s shape."""
-    if np.shape(dy) != np.shape(y):
-        raise ValueError("srcgrad: dy must have the shape of the function's output")
-    return np.array(dy, dtype=float) if np.ndim(y) else float(dy)
-
-
-@overload(seed)
-def _seed(dy, y):
-    if isinstance(y, types.Array):
-        if not isinstance(dy, types.Array) or dy.ndim != y.ndim:
-            raise TypingError(f"srcgrad: dy must be an array of {y.ndim} dimension(s), like the "
-                              "function's output")
-
-        def impl(dy, y):
-            if dy.shape != y.shape:
-                raise ValueError("srcgrad: dy must have the shape of the function's output")
-            return dy * 1.0
-        return impl
-    if isinstance(dy, types.Array):
-        raise TypingError("srcgrad: dy must be a number, like the function's output")
-    return lambda dy, y: dy + 0.0 * y

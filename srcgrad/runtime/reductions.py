@@ -18,7 +18,7 @@ from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
-                      py_float_dtype, unsupported)
+                      py_float_dtype, scalar_cases, unsupported)
 
 
 # -- unbroadcast ------------------------------------------------------------
@@ -54,13 +54,9 @@ def _unbroadcast_slow(g, x, cls):
 @overload(unbroadcast)
 def _ov_unbroadcast(g, x):
     g, x = types.unliteral(g), types.unliteral(x)
-    if is_scalar(x) and is_scalar(g):
-        return lambda g, x: g
-    if is_scalar(x) and is_array(g):
-        gcls = np_class(g.dtype)
-        return lambda g, x: gcls(np.sum(g))
-    if is_array(x) and is_scalar(g):
-        return lambda g, x: np.full(x.shape, g)
+    impl = scalar_cases(g, x)
+    if impl is not None:
+        return impl
     if not (is_array(x) and is_array(g) and g.ndim >= x.ndim):
         raise unsupported("unbroadcast", g, x)
     gcls = np_class(g.dtype)
