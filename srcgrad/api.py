@@ -14,8 +14,8 @@ from .transform.adjoint import build
 _VERSION = "0.1.0"
 
 
-def _make(fn, wrt, mode):
-    return compile_adjoint(build(fn, wrt, mode), _VERSION)
+def _make(fn, wrt, mode, **options):
+    return compile_adjoint(build(fn, wrt, mode, **options), _VERSION)
 
 
 def _decorator(mode, doc):
@@ -44,6 +44,26 @@ vjp = _decorator("vjp", """Vector-Jacobian product: a function ``(*args, dy)`` r
 of the ``wrt`` arguments for the output cotangent ``dy`` (TensorFlow's ``grad_ys``). ``dy`` has the
 output's shape; for a function returning a tuple, ``dy`` is a tuple with one entry per output.
 """)
+
+
+def gradients(f, wrt, stop_gradients=(), unconnected=None):
+    """TensorFlow's ``tf.gradients`` for a function: ``g(*args, grad_ys=None)`` returns a tuple with,
+    for each ``wrt`` item, the sum over all outputs y of ``f`` of the derivative of ``grad_y · y``.
+
+    ``wrt`` and ``stop_gradients`` take argument positions, argument names, and names of variables
+    ``f`` assigns exactly once (outside loops), which play the role of TensorFlow's intermediate
+    tensors. A stopped variable is a constant for everything upstream of it, while its own gradient
+    is still reported. ``grad_ys`` defaults to ones shaped like each output; for several outputs it
+    is a tuple. An item with no path to any output gives None, or zeros with ``unconnected="zero"``.
+    """
+    if unconnected not in (None, "none", "zero"):
+        raise SrcgradError(f"unconnected must be None or 'zero', not {unconnected!r}")
+    if isinstance(wrt, (int, str)):
+        wrt = (wrt,)
+    if isinstance(stop_gradients, (int, str)):
+        stop_gradients = (stop_gradients,)
+    return _make(f, tuple(wrt), "gradients", stop_gradients=tuple(stop_gradients),
+                 unconnected=unconnected)
 
 
 def source(g):

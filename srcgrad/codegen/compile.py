@@ -36,9 +36,9 @@ import srcgrad.runtime as srt
 class Generated:
     """What srcgrad knows about a function it generated: source, file, and line origins."""
 
-    def __init__(self, text, path, origins, params, required, kind):
+    def __init__(self, text, path, origins, params, required, kind, seed_param):
         self.text, self.path, self.origins, self.kind = text, path, origins, kind
-        self.params, self.required = params, required
+        self.params, self.required, self.seed_param = params, required, seed_param
 
 
 def compile_adjoint(adj, version):
@@ -54,7 +54,8 @@ def compile_adjoint(adj, version):
     dispatcher = getattr(module, adj.name)
     offset = header.count("\n") + 1
     origins = {index + offset: origin for index, origin in body_origins.items()}
-    info = Generated(text, path, origins, adj.params, len(adj.params) - len(adj.defaults), adj.name)
+    info = Generated(text, path, origins, adj.params, len(adj.params) - len(adj.defaults), adj.name,
+                     adj.seed_param)
     _guard(dispatcher, info)
     return dispatcher
 
@@ -81,6 +82,11 @@ class SrcgradDispatcher(CPUDispatcher):
             raise translate(exc, info) from None
 
     def __call__(self, *args, **kws):
+        seed = self.__srcgrad__.seed_param
+        if seed and isinstance(kws.get(seed), list):     # a list of seeds, as tf.gradients takes
+            kws[seed] = tuple(kws[seed])
+        if seed and len(args) == len(self.__srcgrad__.params) and isinstance(args[-1], list):
+            args = args[:-1] + (tuple(args[-1]),)
         try:
             return super().__call__(*args, **kws)
         except TypeError:
@@ -106,11 +112,20 @@ def check_arguments(args, kws, info):
                 continue
             raise ArgumentError(f"argument {name!r} of {info.kind} is an array of {value.dtype}; "
                                 "srcgrad works on numeric arrays")
-        if isinstance(value, tuple) and name.startswith("dy"):
+        if isinstance(value, tuple) and name == info.seed_param:
+            check_arguments(value, {}, _SeedItems(name, info.kind))
             continue
         hint = " (convert it with np.asarray)" if isinstance(value, (list, tuple)) else ""
         raise ArgumentError(f"argument {name!r} of {info.kind} is a {type(value).__name__}; "
                             f"srcgrad functions take numbers and NumPy arrays{hint}")
+
+
+class _SeedItems:
+    """Stands in for ``info`` when checking the items of a tuple of output cotangents."""
+
+    def __init__(self, name, kind):
+        self.params = [f"{name}[{k}]" for k in range(64)]
+        self.kind, self.seed_param = kind, None
 
 
 def check_count(args, kws, info):

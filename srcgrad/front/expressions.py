@@ -346,8 +346,10 @@ def _truth(test):
 
 
 def _is_helper(obj):
+    """Whether ``obj`` is the user's own function (to inline), not a primitive with a rule."""
     fn = getattr(obj, "py_func", obj)
-    return isinstance(fn, pytypes.FunctionType) and not fn.__module__.startswith(("numpy", "numba"))
+    return (isinstance(fn, pytypes.FunctionType) and lookup(obj) is None
+            and not fn.__module__.startswith(("numpy", "numba", "srcgrad.")))
 
 
 def _describe(obj):

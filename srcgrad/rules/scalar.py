@@ -7,6 +7,7 @@ import ast
 import builtins
 import math
 
+from ..runtime.ops import stop_gradient
 from .registry import defbinop, defnondiff, defrule, defunaryop
 
 # --- Binary operators -------------------------------------------------------------------------------
@@ -71,3 +72,6 @@ defrule("math.atan2", ("a", "b"), objects=(math.atan2,),
 defrule("math.hypot", ("a", "b"), objects=(math.hypot,), a="g * a / y", b="g * b / y")
 for _name in ("floor", "ceil", "trunc", "isnan", "isinf", "isfinite", "copysign"):
     defnondiff(f"math.{_name}", objects=(getattr(math, _name),))
+
+# --- srcgrad's own marker -----------------------------------------------------------------------------
+defnondiff("stop_gradient", objects=(stop_gradient,), emit="srt.stop_gradient")

@@ -1,19 +1,22 @@
-"""Native runtime helpers called by srcgrad's generated gradient code.
+"""Native runtime helpers called by srcgrad's generated code (and ``stop_gradient``).
 
-Every helper is a plain NumPy function that also has a Numba ``@overload``, so
-the type-agnostic generated code runs both in Python and inside ``@njit``.
+Every helper is a plain NumPy function that also has a Numba ``@overload``, so the type-agnostic
+generated code picks scalar or array code when Numba types the call, and works inside ``@njit``.
 """
-from .adjoint import check_float, seed, ones_like, select, sign, snapshot, zero, zeros_like
+from .adjoint import (check_float, ones_like, seed, seed_at, select, sign, snapshot, zero,
+                      zeros_like)
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
+from .lowered import (clip, extend_tape, log_or_zero, mean, ravel, reshape, reverse_cumsum,
+                      select_not, truth)
+from .ops import stop_gradient
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint, unbroadcast
 from .tape import grow_tape, new_tape, trip
 
 __all__ = [
-    "zeros_like", "ones_like", "zero", "unbroadcast", "select", "sign", "check_float",
-    "snapshot", "seed", "reshape_like",
+    "zeros_like", "ones_like", "zero", "unbroadcast", "select", "select_not", "sign",
+    "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
+    "clip", "log_or_zero", "reverse_cumsum", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
-    "new_tape", "grow_tape", "trip",
+    "new_tape", "grow_tape", "extend_tape", "trip",
 ]
-from .lowered import (clip, extend_tape, log_or_zero, mean, ravel, reshape,  # noqa: E402
-                      reverse_cumsum, select_not, truth)

@@ -229,7 +229,7 @@ def _ov_sign(x):
     raise unsupported("sign", x)
 
 
-# -- check_float / snapshot / seed --------------------------------------
+# -- check_float / snapshot / seed / seed_at --------------------------------------
 def check_float(x):
     dt = np.asarray(x).dtype
     if np.issubdtype(dt, np.integer) or dt == np.bool_:
@@ -297,3 +297,18 @@ def _ov_seed(dy, y):
         out.reshape(-1)[:] = _flat(dy)
         return out
     return impl
+
+
+def seed_at(grad_ys, k, y):
+    """Output ``k``'s seed from ``grad_ys``: a tuple (one entry per output) or, for a function with
+    one output, the seed itself (``tf.gradients`` accepts both)."""
+    if isinstance(grad_ys, (tuple, list)):
+        return seed(grad_ys[k], y)
+    return seed(grad_ys, y)
+
+
+@overload(seed_at)
+def _ov_seed_at(grad_ys, k, y):
+    if isinstance(grad_ys, types.BaseTuple):
+        return lambda grad_ys, k, y: seed(grad_ys[k], y)
+    return lambda grad_ys, k, y: seed(grad_ys, y)

@@ -13,10 +13,11 @@ from ..analysis.aliasing import check_aliasing
 from ..errors import ArgumentError
 from ..front.ir import atom_base
 from ..front.normalize import normalize
+from . import targets as targets_
 from .reverse import Reverse, adjoint_name, marker
 from .tape import Tapes, drop_dead_bookkeeping, prune
 
-MODES = ("grad", "value_and_grad", "vjp")
+MODES = ("grad", "value_and_grad", "vjp", "gradients")
 
 
 @dataclass
@@ -24,40 +25,27 @@ class Adjoint:
     name: str            # generated function name
     params: list         # its parameters
     defaults: dict       # parameter -> default value (numbers only), as in the user's function
+    seed_param: object   # the output-cotangent parameter (dy, grad_ys) or None
     sections: list       # (title, statements)
     sources: list        # FunctionSource of the user function and every inlined helper
     user_name: str
     origin: object
 
 
-def resolve_wrt(fn_params, wrt, fname):
-    """Positions of ``wrt`` (an int, a name, or a tuple of them) and whether it was a tuple."""
-    many = isinstance(wrt, (tuple, list))
-    items = list(wrt) if many else [wrt]
+def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
+    """The adjoint of ``fn`` for ``mode`` (one of MODES)."""
+    fsrc, params, body, results, ctx = normalize(fn)
+    many = isinstance(wrt, (tuple, list)) or mode == "gradients"
+    items = list(wrt) if isinstance(wrt, (tuple, list)) else [wrt]
     if not items:
         raise ArgumentError("wrt is empty: name at least one argument to differentiate")
-    positions = []
-    for item in items:
-        if isinstance(item, str):
-            if item not in fn_params:
-                raise ArgumentError(f"{fname!r} has no argument named {item!r} "
-                                    f"(its arguments are {', '.join(fn_params)})")
-            positions.append(fn_params.index(item))
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if not -len(fn_params) <= item < len(fn_params):
-                raise ArgumentError(f"wrt={item} is out of range: {fname!r} takes "
-                                    f"{len(fn_params)} argument(s)")
-            positions.append(item % len(fn_params))
-        else:
-            raise ArgumentError(f"wrt items must be argument positions or names, not {item!r}")
-    return positions, many
-
-
-def build(fn, wrt, mode):
-    fsrc, params, body, results, ctx = normalize(fn)
-    positions, many = resolve_wrt(fsrc.params(), wrt, fsrc.name)
+    gradients_mode = mode == "gradients"
+    targets = targets_.resolve(items, fsrc, params, body, allow_variables=gradients_mode)
+    stopped = targets_.resolve(list(stop_gradients), fsrc, params, body, allow_variables=True,
+                               purpose="stop_gradients")
+    targets_.stop(stopped, body)
     check_aliasing(body)
-    wrt_names = [params[p] for p in positions]
+    wrt_names = [t.name for t in targets]
     active = active_variables(body, wrt_names, results)
     origin = fsrc.origin(fsrc.node)
 
@@ -76,7 +64,8 @@ def build(fn, wrt, mode):
                     and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
     written = {s.targets[0].value.id for s in iter_assigns(body) if s.sg_kind == "write"}
 
-    reverse = Reverse(active, ctx.namer)
+    captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
+    reverse = Reverse(active, ctx.namer, captured)
     fwd, rev = reverse.run(body, recomputable)
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
@@ -101,33 +90,48 @@ def build(fn, wrt, mode):
 
     fn_params = list(params)
     seeds = []
-    if mode == "vjp":
-        seed_name = "dy"
+    seed_name = {"vjp": "dy", "gradients": "grad_ys"}.get(mode)
+    if seed_name:
         while seed_name in params:
             seed_name += "_"
         fn_params.append(seed_name)
+    given, ones = [], []
     for k, r in enumerate(results):
         base = atom_base(r)
         if base is None or base not in active:
             continue
         text = ast.unparse(r)
         target = adjoint_name(base) + (text[len(base):] if isinstance(r, ast.Subscript) else "")
-        if mode == "vjp":
-            dy = seed_name if len(results) == 1 else f"{seed_name}[{k}]"
-            seeds.append(_parse(f"{target} += srt.seed({dy}, {text})"))
-        else:
-            seeds.append(_parse(f"{target} += srt.ones_like({text})"))
+        dy = seed_name if len(results) == 1 or mode == "gradients" else f"{seed_name}[{k}]"
+        pick = f"srt.seed_at({dy}, {k}, {text})" if mode == "gradients" else f"srt.seed({dy}, {text})"
+        given.append(_parse(f"{target} += {pick}"))
+        ones.append(_parse(f"{target} += srt.ones_like({text})"))
+    if mode == "vjp":
+        seeds = given
+    elif mode == "gradients" and given:   # grad_ys defaults to ones, as in tf.gradients
+        seeds = [ast.If(test=_parse(f"{seed_name} is None").value, body=ones, orelse=given)]
+    else:
+        seeds = ones
 
     used = _names(rev) | _names(seeds)
     init = []
     for v in sorted(active | set(wrt_names), key=_order(params)):
         b = adjoint_name(v)
-        if v in wrt_names:
+        if v in wrt_names and v in params:
             init.append(_parse(f"{b} = srt.zeros_like(srt.check_float({v}))"))
-        elif b in used:
+        elif b in used or v in captured:
             init.append(_parse(f"{b} = srt.zeros_like({v})"))
+        if v in captured:
+            init.append(_parse(f"{captured[v]} = srt.zeros_like({v})"))
 
-    grads = [adjoint_name(w) for w in wrt_names]
+    grads = []
+    for t in targets:
+        if gradients_mode and t.name not in active and unconnected != "zero":
+            grads.append("None")                      # tf.gradients' answer for no path
+        elif t.param:
+            grads.append(adjoint_name(t.name))
+        else:
+            grads.append(captured.get(t.name, f"srt.zeros_like({t.name})"))
     grads_expr = "(" + ", ".join(grads) + (",)" if len(grads) == 1 else ")") if many else grads[0]
     ret = grads_expr if mode != "value_and_grad" else f"{value_expr}, {grads_expr}"
     sections = [(None, prologue), ("forward sweep", fwd + value_stmts),
@@ -138,6 +142,8 @@ def build(fn, wrt, mode):
     kept_ids = {id(s) for s in kept}
     sections = [(t, [s for s in stmts if id(s) in kept_ids]) for t, stmts in sections]
     defaults = {}
+    if mode == "gradients":
+        defaults[seed_name] = None
     if mode != "vjp":       # the trailing dy of a vjp cannot follow parameters with defaults
         values = fsrc.fn.__defaults__ or ()
         for p, v in zip(params[len(params) - len(values):], values):
@@ -145,7 +151,8 @@ def build(fn, wrt, mode):
                 raise ArgumentError(f"the default of {p!r} in {fsrc.name!r} is a "
                                     f"{type(v).__name__}; only numbers can be defaults")
             defaults[p] = v
-    return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params, defaults=defaults, sections=sections,
+    return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params, defaults=defaults,
+                   seed_param=seed_name, sections=sections,
                    sources=ctx.sources, user_name=fsrc.name, origin=origin)
 
 

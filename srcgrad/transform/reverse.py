@@ -30,8 +30,9 @@ def marker(kind, name, **info):
 class Reverse:
     """Builds (forward, reverse) statement lists for one normalised body."""
 
-    def __init__(self, active, namer):
+    def __init__(self, active, namer, captured=None):
         self.active = active
+        self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
         self.reverse_indices = set()    # loop variables introduced by the reverse sweep
@@ -87,6 +88,10 @@ class Reverse:
         name = target_name(s)
         fwd = [s, marker("def", name, loops=list(loops), origin=origin)]
         rev = []
+        if name in self.captured:
+            # the total derivative with respect to this value is complete here
+            rev.append(_at(ast.parse(f"{self.captured[name]} = srt.snapshot({adjoint_name(name)})")
+                           .body[0], origin))
         if name in self.active and s.sg_kind in ("op", "copy"):
             g = ast.Name(adjoint_name(name), ast.Load())
             rev += self.contributions(s, g, ast.Name(name, ast.Load()), origin)
