@@ -9,6 +9,7 @@ import functools
 
 from .codegen.compile import compile_adjoint
 from .errors import SrcgradError
+from .transform import forward
 from .transform.adjoint import build
 
 _VERSION = "0.1.0"
@@ -64,6 +65,19 @@ def gradients(f, wrt, stop_gradients=(), unconnected=None):
         stop_gradients = (stop_gradients,)
     return _make(f, tuple(wrt), "gradients", stop_gradients=tuple(stop_gradients),
                  unconnected=unconnected)
+
+
+def jvp(f=None, wrt=0):
+    """Forward mode: a function ``(*args, tangent)`` returning ``(f(*args), directional derivative)``.
+
+    ``tangent`` has the shape of the ``wrt`` argument (a tuple of them when ``wrt`` is a tuple).
+    The tangent code is generated alongside the primal by the same pipeline, statement by statement.
+    """
+    if f is None:
+        return functools.partial(jvp, wrt=wrt)
+    if not callable(f):
+        raise SrcgradError(f"jvp expects a function, got {type(f).__name__}")
+    return compile_adjoint(forward.build(f, wrt), _VERSION)
 
 
 def source(g):

@@ -4,13 +4,20 @@ import numpy as np
 from .registry import defrule
 
 defrule("np.dot", ("a", "b"), objects=(np.dot, np.matmul),
+        tangents={"a": "np.dot(t, b)", "b": "np.dot(a, t)"},
         a="srt.dot_adjoint_a(g, like_a, b)", b="srt.dot_adjoint_b(g, a, like_b)")
 defrule("np.outer", ("a", "b"), objects=(np.outer,),
+        tangents={"a": "np.outer(t, b)", "b": "np.outer(a, t)"},
         a="srt.outer_adjoint_a(g, like_a, b)", b="srt.outer_adjoint_b(g, a, like_b)")
-defrule("np.transpose", ("x",), objects=(np.transpose,), x="np.transpose(g)")
+defrule("np.transpose", ("x",), objects=(np.transpose,), x="np.transpose(g)",
+        tangents={"x": "np.transpose(t)"})
 defrule("np.reshape", ("x", "shape"), objects=(np.reshape,), emit="srt.reshape",
+        tangents={"x": "srt.reshape(t, shape)"},
         x="srt.reshape_like(g, like_x)")
-defrule("np.ravel", ("x",), objects=(np.ravel,), emit="srt.ravel", x="srt.reshape_like(g, like_x)")
+defrule("np.ravel", ("x",), objects=(np.ravel,), emit="srt.ravel", x="srt.reshape_like(g, like_x)",
+        tangents={"x": "srt.ravel(t)"})
 # The 2-norm of a vector (Frobenius for a matrix); its cotangent is g * x / |x|.
-defrule("np.linalg.norm", ("x",), objects=(np.linalg.norm,), x="g * x / y")
-defrule("np.cumsum", ("x",), objects=(np.cumsum,), x="srt.reverse_cumsum(g, like_x)")
+defrule("np.linalg.norm", ("x",), objects=(np.linalg.norm,), x="g * x / y",
+        tangents={"x": "np.sum(x * t) / y"})
+defrule("np.cumsum", ("x",), objects=(np.cumsum,), x="srt.reverse_cumsum(g, like_x)",
+        tangents={"x": "np.cumsum(t)"})

@@ -6,12 +6,19 @@ import numpy as np
 
 from .registry import defrule
 
+# the tangent of a max/min: t at the extreme, averaged over ties (the weights of the reverse rule)
+_EXTREME_TANGENT = "srt.reduce_sum(srt.extreme_adjoint(srt.ones_like(y), x, y, axis) * t, axis)"
+
 defrule("np.sum", ("x", "axis"), objects=(np.sum, builtins.sum), defaults={"axis": None},
+        tangents={"x": "srt.reduce_sum(t, axis)"},
         x="srt.sum_adjoint(g, like_x, axis)")
 defrule("np.mean", ("x", "axis"), objects=(np.mean,), emit="srt.mean", defaults={"axis": None},
-        always_pass=("axis",), x="srt.mean_adjoint(g, like_x, axis)")
+        always_pass=("axis",), tangents={"x": "srt.mean(t, axis)"},
+        x="srt.mean_adjoint(g, like_x, axis)")
 # Ties share the cotangent equally, as TensorFlow's reduce_max gradient does.
 defrule("np.max", ("x", "axis"), objects=(np.max, np.amax), emit="srt.amax", defaults={"axis": None},
-        always_pass=("axis",), x="srt.extreme_adjoint(g, x, y, axis)")
+        always_pass=("axis",), tangents={"x": _EXTREME_TANGENT},
+        x="srt.extreme_adjoint(g, x, y, axis)")
 defrule("np.min", ("x", "axis"), objects=(np.min, np.amin), emit="srt.amin", defaults={"axis": None},
-        always_pass=("axis",), x="srt.extreme_adjoint(g, x, y, axis)")
+        always_pass=("axis",), tangents={"x": _EXTREME_TANGENT},
+        x="srt.extreme_adjoint(g, x, y, axis)")

@@ -9,6 +9,7 @@ keep that operand's value. Templates are parsed once and spliced into generated 
 a rule reads like the math (Tangent's idea) and adding an op is one ``defrule`` call.
 """
 import ast
+import copy
 from dataclasses import dataclass, field
 
 _SENTINEL = object()
@@ -23,9 +24,21 @@ class Rule:
     adjoints: dict = field(default_factory=dict)   # parameter -> template AST (expression)
     differentiable: bool = True    # False: output never carries a derivative (shape, argmax, ...)
     always_pass: tuple = ()        # parameters emitted even when left at their default
+    tangents: dict = field(default_factory=dict)   # parameter -> forward-mode template (in ``t``)
 
     def template(self, param):
         return self.adjoints.get(param)
+
+    def tangent(self, param):
+        """The forward-mode term of ``param``: its tangent ``t`` pushed through the primitive.
+
+        For an elementwise primitive the Jacobian is diagonal, so the term is the cotangent
+        template with ``g`` read as ``t`` and without ``unbroadcast`` (broadcasting happens forward).
+        Other primitives (products, reductions, shape changes) give theirs explicitly.
+        """
+        if param in self.tangents:
+            return self.tangents[param]
+        return _elementwise_tangent(self.adjoints[param])
 
 
 RULES = {}          # key -> Rule
@@ -39,11 +52,27 @@ def _parse_template(text):
     return ast.parse(text, mode="eval").body
 
 
-def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), **adjoints):
-    """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text."""
+def _elementwise_tangent(template):
+    class Swap(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if ast.unparse(node.func) == "srt.unbroadcast":
+                return node.args[0]
+            return node
+
+        def visit_Name(self, node):
+            return ast.Name("t", ast.Load()) if node.id == "g" else node
+    return Swap().visit(copy.deepcopy(template))
+
+
+def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), tangents=None,
+            **adjoints):
+    """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text;
+    ``tangents`` (only for primitives that are not elementwise) maps parameter -> forward term."""
     rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
                 adjoints={p: _parse_template(t) for p, t in adjoints.items()},
-                always_pass=tuple(always_pass))
+                always_pass=tuple(always_pass),
+                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()})
     RULES[key] = rule
     for obj in objects:
         _BY_OBJECT[id(obj)] = rule
@@ -61,9 +90,10 @@ def defnondiff(key, objects=(), emit=None):
     return rule
 
 
-def defbinop(op_class, key, **adjoints):
+def defbinop(op_class, key, tangents=None, **adjoints):
     rule = Rule(key=key, emit=key, params=("a", "b"),
-                adjoints={p: _parse_template(t) for p, t in adjoints.items()})
+                adjoints={p: _parse_template(t) for p, t in adjoints.items()},
+                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()})
     _BINOPS[op_class] = rule
     RULES[key] = rule
     return rule
@@ -95,6 +125,7 @@ def fingerprint():
     parts = []
     for key in sorted(RULES):
         r = RULES[key]
-        adj = ";".join(f"{p}={ast.unparse(t)}" for p, t in sorted(r.adjoints.items()))
+        adj = ";".join(f"{p}={ast.unparse(t)}/{ast.unparse(r.tangent(p))}"
+                       for p, t in sorted(r.adjoints.items()))
         parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}")
     return "\n".join(parts)

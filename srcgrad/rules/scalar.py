@@ -18,7 +18,7 @@ defbinop(ast.Div, "div", a="srt.unbroadcast(g / b, like_a)", b="srt.unbroadcast(
 defbinop(ast.Pow, "pow", a="srt.unbroadcast(g * b * a ** (b - 1), like_a)",
          b="srt.unbroadcast(g * y * srt.log_or_zero(a), like_b)")
 defbinop(ast.Mod, "mod", a="srt.unbroadcast(g, like_a)", b="srt.unbroadcast(-g * np.floor(a / b), like_b)")
-defbinop(ast.MatMult, "matmul", a="srt.dot_adjoint_a(g, like_a, b)", b="srt.dot_adjoint_b(g, a, like_b)")
+defbinop(ast.MatMult, "matmul", tangents={"a": "t @ b", "b": "a @ t"}, a="srt.dot_adjoint_a(g, like_a, b)", b="srt.dot_adjoint_b(g, a, like_b)")
 defbinop(ast.FloorDiv, "floordiv")          # piecewise constant: no adjoint templates at all
 
 # --- Unary operators --------------------------------------------------------------------------------

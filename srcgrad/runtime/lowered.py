@@ -152,3 +152,17 @@ def truth(c):
 def _truth(c):
     return lambda c: bool(c)
 
+
+
+def reduce_sum(x, axis=None):
+    """``np.sum(x, axis)`` with ``axis=None`` accepted inside Numba (forward-mode sums)."""
+    return np.sum(x, axis=axis)
+
+
+@overload(reduce_sum)
+def _reduce_sum(x, axis=None):
+    if not isinstance(x, types.Array):
+        return lambda x, axis=None: x
+    if _is_none(axis):
+        return lambda x, axis=None: np.sum(x)
+    return lambda x, axis=None: np.sum(x, axis=axis)

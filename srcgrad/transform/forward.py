@@ -1,0 +1,153 @@
+"""The forward-mode (tangent) transform: each active statement is followed by its tangent.
+
+Forward mode follows the primal's own control flow, so unlike the reverse sweep it needs no tapes:
+``v = op(a, b)`` is followed by ``_dv = term_a + term_b``, each term a rule's tangent template
+applied to an operand's tangent ``_da`` (``t`` in the template). Element writes write the tangent's
+element too. Tangents are named ``_d<name>``, after Griewank and Walther.
+"""
+import ast
+import copy
+from dataclasses import dataclass
+
+from ..analysis.activity import active_variables, iter_assigns
+from ..analysis.aliasing import check_aliasing
+from ..errors import ArgumentError
+from ..front.ir import atom_base, is_exit, operands, target_name
+from ..front.normalize import normalize
+from . import targets as targets_
+from .reverse import _IDENTITY, fold, substitute
+
+
+def tangent_name(name):
+    return "_d" + name
+
+
+@dataclass
+class Tangent:
+    name: str
+    params: list
+    defaults: dict
+    seed_param: object
+    sections: list
+    sources: list
+    user_name: str
+    origin: object
+
+
+class Forward:
+    def __init__(self, active):
+        self.active = active
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, ast.If) and not is_exit(s):
+            return [_like(ast.If(test=s.test, body=self.block(s.body), orelse=self.block(s.orelse)), s)]
+        if isinstance(s, ast.For):
+            return [_like(ast.For(target=s.target, iter=s.iter, body=self.block(s.body), orelse=[],
+                                  lineno=0), s)]
+        if isinstance(s, ast.While):
+            return [_like(ast.While(test=s.test, body=self.block(s.body), orelse=[]), s)]
+        if not isinstance(s, ast.Assign):
+            return [s]
+        name = target_name(s)
+        if name not in self.active:
+            return [s]
+        if s.sg_kind == "write":
+            value = self.operand_tangent(s.value)
+            target = ast.Subscript(ast.Name(tangent_name(name), ast.Load()),
+                                   copy.deepcopy(s.targets[0].slice), ast.Store())
+            tangent = ast.Assign(targets=[target], value=value if value is not None
+                                 else ast.Constant(0.0), lineno=0)
+            return [s, _like(tangent, s)]
+        terms = [] if s.sg_kind == "nondiff" else self.terms(s)
+        value = _sum(terms) if terms else _call("srt.zeros_like", [ast.Name(name, ast.Load())])
+        tangent = ast.Assign(targets=[ast.Name(tangent_name(name), ast.Store())], value=value,
+                             lineno=0)
+        return [s, _like(tangent, s)]
+
+    def operand_tangent(self, atom):
+        base = atom_base(atom)
+        if base is None or base not in self.active:
+            return None
+        node = ast.Name(tangent_name(base), ast.Load())
+        if isinstance(atom, ast.Subscript):
+            node = ast.Subscript(node, copy.deepcopy(atom.slice), ast.Load())
+        return node
+
+    def terms(self, s):
+        rule = s.sg_rule if s.sg_kind == "op" else None
+        out = []
+        for param, atom in operands(s):
+            t = self.operand_tangent(atom)
+            if t is None:
+                continue
+            if rule is None:
+                out.append(t)
+                continue
+            mapping = {"t": t, "y": ast.Name(target_name(s), ast.Load())}
+            for p in rule.params:
+                mapping[p] = s.sg_args.get(p, ast.Constant(rule.defaults.get(p)))
+            out.append(fold(substitute(rule.tangent(param) if rule else _IDENTITY, mapping)))
+        return out
+
+
+def build(fn, wrt):
+    """The tangent function of ``fn``: ``(*args, tangent) -> (value, directional derivative)``."""
+    fsrc, params, body, results, ctx = normalize(fn)
+    many = isinstance(wrt, (tuple, list))
+    items = list(wrt) if many else [wrt]
+    if not items:
+        raise ArgumentError("wrt is empty: name at least one argument to differentiate")
+    targets = targets_.resolve(items, fsrc, params, body, allow_variables=False)
+    check_aliasing(body)
+    wrt_names = [t.name for t in targets]
+    active = active_variables(body, wrt_names, results) | set(wrt_names)
+    written = {s.targets[0].value.id for s in iter_assigns(body) if s.sg_kind == "write"}
+
+    seed_param = "tangent"
+    while seed_param in params:
+        seed_param += "_"
+    prologue = [_parse(f"{p} = {p}.copy()") for p in params if p in written]
+    for k, w in enumerate(wrt_names):
+        seed = seed_param if not many else f"{seed_param}[{k}]"
+        prologue.append(_parse(f"{tangent_name(w)} = srt.seed({seed}, srt.check_float({w}))"))
+    forward = Forward(active)
+    code = forward.block(body)
+    values, tangents = [], []
+    for r in results:
+        values.append(ast.unparse(r))
+        t = forward.operand_tangent(r)
+        tangents.append(ast.unparse(t) if t is not None else f"srt.zeros_like({ast.unparse(r)})")
+    pack = (lambda xs: xs[0] if len(xs) == 1 else "(" + ", ".join(xs) + ")")
+    ret = _parse(f"return {pack(values)}, {pack(tangents)}")
+    origin = fsrc.origin(fsrc.node)
+    return Tangent(name=f"{fsrc.name}_jvp", params=list(params) + [seed_param], defaults={},
+                   seed_param=seed_param,
+                   sections=[(None, prologue), ("values and tangents, side by side", code),
+                             (None, [ret])],
+                   sources=ctx.sources, user_name=fsrc.name, origin=origin)
+
+
+def _sum(terms):
+    total = terms[0]
+    for t in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), t)
+    return total
+
+
+def _call(name, args):
+    return ast.Call(ast.Name(name, ast.Load()), args, [])
+
+
+def _parse(text):
+    return ast.parse(text).body[0]
+
+
+def _like(node, original):
+    node.sg_origin = getattr(original, "sg_origin", None)
+    return node
