@@ -39,7 +39,8 @@ def check_aliasing(body):
             continue
         target = s.targets[0].id
         source = _view_source(s)
-        if target.startswith("_") or source is None:
+        # temporaries (``_t3``) hold fresh values used once, so a copy out of one is no alias
+        if target.startswith("_") or source is None or source.startswith("_"):
             continue
         for wpos, wloops, array in writes:
             follows = wpos > pos or bool(set(wloops) & set(loops))

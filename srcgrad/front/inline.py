@@ -54,7 +54,7 @@ class Inlining:
         for p in params:
             value = self.atom(bound[p])
             if p in reassigned:
-                name = prefix + _user_name(p)
+                name = prefix + user_names(local_names(callee))[p]
                 self.emit(assign(name, value, self.origin, kind="copy"))
                 rename[p] = ast.Name(name, ast.Load())
             elif isinstance(value, (ast.Name, ast.Constant)):
@@ -81,6 +81,22 @@ def _assigned_names(stmts):
     return names
 
 
-def _user_name(name):
-    # generated names all start with "_"; user names that do are renamed so they never collide
-    return "u" + name if name.startswith("_") else name
+def user_names(names):
+    """The name generated code uses for each of a function's names.
+
+    Generated names all start with ``_``, so user names that do get a ``u`` prefix, repeated until
+    the result is free: source srcgrad generated is differentiated again (``grad(grad(f))``), and its
+    ``_ba`` must not become a ``u_ba`` it already has.
+    """
+    taken, out = set(names), {}
+    for name in sorted(names):
+        new = name
+        while new.startswith("_") or (new != name and new in taken):
+            new = "u" + new
+        taken.add(new)
+        out[name] = new
+    return out
+
+
+def local_names(fsrc):
+    return set(fsrc.params()) | _assigned_names(fsrc.node.body)

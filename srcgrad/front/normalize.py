@@ -17,7 +17,7 @@ from ..errors import UnsupportedError, located
 from ..rules import lookup_binop
 from . import fence
 from .expressions import Expressions, _copy, _is_atom, _mark, _shallow_copy, _truth
-from .inline import Inlining, _assigned_names, _user_name
+from .inline import Inlining, local_names, user_names
 from .ir import assign, names_in, write
 from .parse import FunctionSource
 from .structure import Structurer
@@ -49,9 +49,8 @@ def normalize(fn):
     ctx = Context()
     fsrc = FunctionSource(fn)
     fence.check(fsrc)
-    params = [_user_name(p) for p in fsrc.params()]
-    rename = {p: ast.Name(q, ast.Load()) for p, q in zip(fsrc.params(), params)}
-    norm = Normalizer(fsrc, ctx, rename, prefix="")
+    norm = Normalizer(fsrc, ctx, {}, prefix="")
+    params = [norm.rename[p].id for p in fsrc.params()]
     body, results = norm.run()
     if results is None:
         raise UnsupportedError(located(f"{fsrc.name!r} returns nothing", fsrc.origin(fsrc.node),
@@ -63,11 +62,11 @@ class Normalizer(Expressions, Inlining):
     def __init__(self, fsrc, ctx, rename, prefix):
         self.fsrc, self.ctx, self.namer = fsrc, ctx, ctx.namer
         self.prefix = prefix
-        self.locals = set(fsrc.params()) | _assigned_names(fsrc.node.body)
+        self.locals = local_names(fsrc)
         self.rename = dict(rename)
+        names = user_names(self.locals)
         for name in self.locals - set(self.rename):
-            self.rename[name] = ast.Name(prefix + _user_name(name) if prefix else _user_name(name),
-                                         ast.Load())
+            self.rename[name] = ast.Name(prefix + names[name], ast.Load())
         self.out = []
         self.origin = fsrc.origin(fsrc.node)
         self.no_hoist = False

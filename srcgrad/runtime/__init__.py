@@ -6,7 +6,7 @@ generated code picks scalar or array code when Numba types the call, and works i
 from .adjoint import (check_float, ones_like, seed, seed_at, select, sign, snapshot, zero,
                       zeros_like)
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
-from .lowered import (clip, extend_tape, log_or_zero, mean, ravel, reshape, reverse_cumsum,
+from .lowered import (broadcast_like, clip, extend_tape, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import stop_gradient
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint, unbroadcast
@@ -15,7 +15,7 @@ from .tape import grow_tape, new_tape, trip
 __all__ = [
     "zeros_like", "ones_like", "zero", "unbroadcast", "select", "select_not", "sign",
     "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
-    "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "truth", "stop_gradient",
+    "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "grow_tape", "extend_tape", "trip",

@@ -166,3 +166,20 @@ def _reduce_sum(x, axis=None):
     if _is_none(axis):
         return lambda x, axis=None: np.sum(x)
     return lambda x, axis=None: np.sum(x, axis=axis)
+
+
+def broadcast_like(h, like):
+    """``h`` (a cotangent shaped like an unbroadcast result) broadcast back to ``like``'s shape:
+    the transpose of ``unbroadcast``, needed to differentiate generated code."""
+    return np.broadcast_to(h, np.shape(like)).copy() if np.ndim(like) else h
+
+
+@overload(broadcast_like)
+def _broadcast_like(h, like):
+    if not isinstance(like, types.Array):
+        if isinstance(h, types.Array):
+            return lambda h, like: np.sum(h)
+        return lambda h, like: h
+    if not isinstance(h, types.Array):
+        return lambda h, like: np.full(like.shape, h)
+    return lambda h, like: np.broadcast_to(h, like.shape).copy()

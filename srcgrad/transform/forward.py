@@ -92,6 +92,7 @@ class Forward:
             mapping = {"t": t, "y": ast.Name(target_name(s), ast.Load())}
             for p in rule.params:
                 mapping[p] = s.sg_args.get(p, ast.Constant(rule.defaults.get(p)))
+                mapping[f"like_{p}"] = mapping[p]
             out.append(fold(substitute(rule.tangent(param) if rule else _IDENTITY, mapping)))
         return out
 

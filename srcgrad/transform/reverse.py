@@ -92,9 +92,12 @@ class Reverse:
             # the total derivative with respect to this value is complete here
             rev.append(_at(ast.parse(f"{self.captured[name]} = srt.snapshot({adjoint_name(name)})")
                            .body[0], origin))
-        if name in self.active and s.sg_kind in ("op", "copy"):
-            g = ast.Name(adjoint_name(name), ast.Load())
-            rev += self.contributions(s, g, ast.Name(name, ast.Load()), origin)
+        if name in self.active:
+            if s.sg_kind in ("op", "copy"):
+                g = ast.Name(adjoint_name(name), ast.Load())
+                rev += self.contributions(s, g, ast.Name(name, ast.Load()), origin)
+            # the value before this definition is another value: its adjoint starts from zero,
+            # whatever the definition was (a constant such as np.zeros(...) included)
             rev.append(marker("reset", name, origin=origin))
         rev.append(marker("restore", name, origin=origin))
         return fwd, rev
@@ -221,7 +224,8 @@ def fold(node):
             left, right = n.left, n.right
             if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
                 try:
-                    value = eval(compile(ast.Expression(ast.BinOp(left, n.op, right)), "", "eval"))
+                    expr = ast.fix_missing_locations(ast.Expression(ast.BinOp(left, n.op, right)))
+                    value = eval(compile(expr, "<fold>", "eval"))
                 except Exception:
                     return n
                 if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..analysis.activity import iter_assigns
 from ..errors import ArgumentError
-from ..front.inline import _user_name
+from ..front.inline import local_names, user_names
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def resolve(items, fsrc, params, body, allow_variables, purpose="wrt"):
 
 
 def _single_definition(label, fsrc, body):
-    name = _user_name(label)
+    name = user_names(local_names(fsrc)).get(label, label)
     found = [(s, loops) for s, loops in _assigns_with_loops(body)
              if isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
     if len(found) != 1:

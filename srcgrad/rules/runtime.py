@@ -1,0 +1,63 @@
+"""Rules for srcgrad's own runtime helpers, so that generated code is itself differentiable.
+
+``grad(grad(f))`` reads the source srcgrad wrote for ``grad(f)``, which calls these helpers. Most
+are linear in their first argument (a cotangent), so their rules are the transposed maps; the
+``like`` arguments only supply shapes and carry no derivative. The forward helpers that stand in for
+NumPy calls share the NumPy functions' rules (see the other rule families).
+"""
+from .. import runtime as srt
+from .registry import RULES, _BY_OBJECT, _OBJECTS, defnondiff, defrule
+
+# --- helpers that stand in for NumPy calls: the same primitives ---------------------------------------
+for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np.mean"),
+                      (srt.clip, "np.clip"), (srt.reshape, "np.reshape"), (srt.ravel, "np.ravel"),
+                      (srt.reduce_sum, "np.sum")):
+    _BY_OBJECT[id(_helper)] = RULES[_key]
+    _OBJECTS.append(_helper)
+
+# --- no derivative --------------------------------------------------------------------------------------
+for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "grow_tape"):
+    defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
+
+# --- identities --------------------------------------------------------------------------------------
+defrule("srt.check_float", ("x",), objects=(srt.check_float,), x="g")
+defrule("srt.snapshot", ("x",), objects=(srt.snapshot,), x="g")
+defrule("srt.seed", ("dy", "like"), objects=(srt.seed,), dy="g")
+defrule("srt.extend_tape", ("tape", "n"), objects=(srt.extend_tape,),
+        tangents={"tape": "srt.extend_tape(t, n)"}, tape="g[:len(like_tape)]")
+
+# --- linear in the cotangent c: the adjoint is the transposed map ---------------------------------
+defrule("srt.unbroadcast", ("c", "like"), objects=(srt.unbroadcast,),
+        tangents={"c": "srt.unbroadcast(t, like)"}, c="srt.broadcast_like(g, like_c)")
+defrule("srt.select", ("cond", "x"), objects=(srt.select,),
+        x="srt.unbroadcast(srt.select(cond, g), like_x)")
+defrule("srt.select_not", ("cond", "x"), objects=(srt.select_not,),
+        x="srt.unbroadcast(srt.select_not(cond, g), like_x)")
+defrule("srt.sum_adjoint", ("c", "like", "axis"), objects=(srt.sum_adjoint,),
+        tangents={"c": "srt.sum_adjoint(t, like, axis)"}, c="srt.reduce_sum(g, axis)")
+defrule("srt.mean_adjoint", ("c", "like", "axis"), objects=(srt.mean_adjoint,),
+        tangents={"c": "srt.mean_adjoint(t, like, axis)"}, c="srt.mean(g, axis)")
+defrule("srt.reshape_like", ("c", "like"), objects=(srt.reshape_like,),
+        tangents={"c": "srt.reshape_like(t, like)"}, c="srt.reshape_like(g, like_c)")
+defrule("srt.reverse_cumsum", ("c", "like"), objects=(srt.reverse_cumsum,),
+        tangents={"c": "srt.reverse_cumsum(t, like)"}, c="np.cumsum(g)")
+defrule("srt.extreme_adjoint", ("c", "x", "y", "axis"), objects=(srt.extreme_adjoint,),
+        tangents={"c": "srt.extreme_adjoint(t, x, y, axis)"},
+        c="srt.reduce_sum(srt.extreme_adjoint(srt.ones_like(y), x, y, axis) * g, axis)")
+defrule("srt.log_or_zero", ("x",), objects=(srt.log_or_zero,), x="srt.select(x > 0, g / x)")
+
+# --- bilinear: the cotangent c and the other factor ---------------------------------------------------
+defrule("srt.dot_adjoint_a", ("c", "like", "b"), objects=(srt.dot_adjoint_a,),
+        tangents={"c": "srt.dot_adjoint_a(t, like, b)", "b": "srt.dot_adjoint_a(c, like, t)"},
+        c="np.dot(g, b)", b="srt.dot_adjoint_b(c, g, like_b)")
+defrule("srt.dot_adjoint_b", ("c", "a", "like"), objects=(srt.dot_adjoint_b,),
+        tangents={"c": "srt.dot_adjoint_b(t, a, like)", "a": "srt.dot_adjoint_b(c, t, like)"},
+        c="np.dot(a, g)", a="srt.dot_adjoint_a(c, like_a, g)")
+defrule("srt.outer_adjoint_a", ("c", "like", "b"), objects=(srt.outer_adjoint_a,),
+        tangents={"c": "srt.outer_adjoint_a(t, like, b)", "b": "srt.outer_adjoint_a(c, like, t)"},
+        c="np.outer(g, b)", b="srt.dot_adjoint_b(g, c, like_b)")
+defrule("srt.outer_adjoint_b", ("c", "a", "like"), objects=(srt.outer_adjoint_b,),
+        tangents={"c": "srt.outer_adjoint_b(t, a, like)", "a": "srt.outer_adjoint_b(c, t, like)"},
+        c="np.outer(a, g)", a="np.dot(c, g)")
+defrule("srt.broadcast_like", ("h", "like"), objects=(srt.broadcast_like,),
+        tangents={"h": "srt.broadcast_like(t, like)"}, h="srt.unbroadcast(g, like_h)")
