@@ -4,9 +4,10 @@
 Numba in nopython mode. The result runs at native speed from Python and from other ``@njit`` code.
 """
 from .errors import SrcgradError, UnsupportedError, ArgumentError, CompileError
-from .api import grad, gradients, jvp, source, value_and_grad, vjp
+from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 
 __version__ = "0.1.0"
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "stop_gradient", "source",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
+           "stop_gradient", "source",
            "SrcgradError", "UnsupportedError", "ArgumentError", "CompileError"]

@@ -7,6 +7,8 @@ a user's ``@numba.njit`` code.
 """
 import functools
 
+import numpy as np
+
 from .codegen.compile import compile_adjoint
 from .errors import SrcgradError
 from .transform import forward
@@ -78,6 +80,69 @@ def jvp(f=None, wrt=0):
     if not callable(f):
         raise SrcgradError(f"jvp expects a function, got {type(f).__name__}")
     return compile_adjoint(forward.build(f, wrt), _VERSION)
+
+
+def hvp(f, wrt=0):
+    """Hessian-vector product, forward over reverse: ``h(*args, v)`` returns ``H v`` for the
+    argument ``wrt`` (an int or a name), ``v`` shaped like that argument."""
+    tangent = jvp(grad(f, wrt=wrt), wrt=wrt)
+
+    def hessian_vector_product(*args):
+        return tangent(*args)[1]
+    hessian_vector_product.__srcgrad__ = tangent.__srcgrad__
+    return hessian_vector_product
+
+
+def hessian(f, wrt=0):
+    """Hessian of scalar ``f`` with respect to one argument, built from one forward-over-reverse
+    product per element: shape ``x.shape + x.shape`` (a float for a scalar argument)."""
+    product = hvp(f, wrt=wrt)
+    position = _position(f, wrt)
+
+    def full_hessian(*args):
+        x = args[position]
+        if np.ndim(x) == 0:
+            return product(*args, 1.0)
+        x = np.asarray(x)
+        out = np.empty(x.shape + x.shape)
+        for index in np.ndindex(*x.shape):
+            e = np.zeros(x.shape)
+            e[index] = 1.0
+            out[(Ellipsis,) + index] = product(*args, e)
+        return out
+    full_hessian.__srcgrad__ = product.__srcgrad__
+    return full_hessian
+
+
+def jacobian(f, wrt=0):
+    """Jacobian of (array-valued) ``f`` with respect to one argument, one forward-mode column per
+    input element: shape ``y.shape + x.shape``."""
+    tangent = jvp(f, wrt=wrt)
+    position = _position(f, wrt)
+
+    def full_jacobian(*args):
+        x = args[position]
+        if np.ndim(x) == 0:
+            return tangent(*args, 1.0)[1]
+        x = np.asarray(x)
+        y = np.asarray(tangent(*args, np.zeros(x.shape))[0])
+        out = np.empty(y.shape + x.shape)
+        for index in np.ndindex(*x.shape):
+            e = np.zeros(x.shape)
+            e[index] = 1.0
+            out[(Ellipsis,) + index] = tangent(*args, e)[1]
+        return out
+    full_jacobian.__srcgrad__ = tangent.__srcgrad__
+    return full_jacobian
+
+
+def _position(f, wrt):
+    import inspect
+    if isinstance(wrt, str):
+        return list(inspect.signature(getattr(f, "py_func", f)).parameters).index(wrt)
+    if not isinstance(wrt, int):
+        raise SrcgradError("hessian and jacobian take one argument (an int or a name) as wrt")
+    return wrt
 
 
 def source(g):

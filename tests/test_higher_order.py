@@ -88,3 +88,34 @@ def test_mixed_second_derivative_of_a_vjp():
 def test_redefinition_without_derivative_resets_the_adjoint():
     # z = (2x)^2 + 3x  ->  dz/dx = 8x + 3
     assert srcgrad.grad(redefined)(1.5) == pytest.approx(8 * 1.5 + 3, rel=1e-14)
+
+
+def quartic(x, c):
+    return np.sum(c * x ** 4) + x[0] * x[1] * x[2]
+
+
+def test_hessian_and_hvp_closed_form():
+    x, c = np.array([0.5, -1.0, 2.0]), 0.3
+    expected = np.diag(12 * c * x ** 2)
+    expected[0, 1] = expected[1, 0] = x[2]
+    expected[0, 2] = expected[2, 0] = x[1]
+    expected[1, 2] = expected[2, 1] = x[0]
+    np.testing.assert_allclose(srcgrad.hessian(quartic)(x, c), expected, rtol=1e-12, atol=1e-12)
+    v = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(srcgrad.hvp(quartic)(x, c, v), expected @ v, rtol=1e-12, atol=1e-12)
+    assert srcgrad.hessian(quartic, wrt="c")(x, c) == 0.0
+
+
+def layer(W, x):
+    return np.tanh(W @ x)
+
+
+def test_jacobian_against_finite_differences():
+    rng = np.random.default_rng(2)
+    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    got = srcgrad.jacobian(layer, wrt=1)(W, x)
+    h = 1e-6
+    expected = np.stack([(layer(W, x + h * e) - layer(W, x - h * e)) / (2 * h) for e in np.eye(4)],
+                        axis=1)
+    assert got.shape == (3, 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
