@@ -235,3 +235,30 @@ def test_grad_ys_of_the_wrong_shape():
     o = np.ones(3)
     with pytest.raises(srcgrad.SrcgradError, match="dy must"):
         g(o, o, o, o, grad_ys=(np.ones(2), np.ones(3)))
+
+
+# --- seed 001: the chain rule through an intermediate, and a second derivative that is None ---------
+def chain(x, w1, b1, w2, b2):
+    y1 = x * w1 + b1
+    y2 = y1 * w2 + b2
+    return y2
+
+
+def affine(w, b, x):
+    y = x * w + b
+    return y
+
+
+def test_chain_rule_through_an_intermediate_seed001():
+    args = (1.0, 2.0, 1.0, 2.0, 1.0)
+    (dy2_dy1,) = srcgrad.gradients(chain, "y1")(*args)
+    dy1_dw1 = 1.0                                    # y1 = x * w1 + b1 with x = 1
+    (dy2_dw1,) = srcgrad.gradients(chain, "w1")(*args)
+    assert dy2_dy1 * dy1_dw1 == dy2_dw1 == 2.0
+
+
+def test_second_derivative_of_an_affine_map_is_none_seed001():
+    dy_dw, dy_db = srcgrad.gradients(affine, ("w", "b"))(1.0, 2.0, 3.0)
+    assert (dy_dw, dy_db) == (3.0, 1.0)
+    first = srcgrad.grad(affine, wrt=0)
+    assert srcgrad.gradients(first, "w")(1.0, 2.0, 3.0) == (None,)
