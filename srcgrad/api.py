@@ -103,13 +103,7 @@ def hessian(f, wrt=0):
         x = args[position]
         if np.ndim(x) == 0:
             return product(*args, 1.0)
-        x = np.asarray(x)
-        out = np.empty(x.shape + x.shape)
-        for index in np.ndindex(*x.shape):
-            e = np.zeros(x.shape)
-            e[index] = 1.0
-            out[(Ellipsis,) + index] = product(*args, e)
-        return out
+        return _over_basis(np.shape(x), lambda e: product(*args, e))
     full_hessian.__srcgrad__ = product.__srcgrad__
     return full_hessian
 
@@ -124,16 +118,25 @@ def jacobian(f, wrt=0):
         x = args[position]
         if np.ndim(x) == 0:
             return tangent(*args, 1.0)[1]
-        x = np.asarray(x)
-        y = np.asarray(tangent(*args, np.zeros(x.shape))[0])
-        out = np.empty(y.shape + x.shape)
-        for index in np.ndindex(*x.shape):
-            e = np.zeros(x.shape)
-            e[index] = 1.0
-            out[(Ellipsis,) + index] = tangent(*args, e)[1]
-        return out
+        return _over_basis(np.shape(x), lambda e: tangent(*args, e)[1])
     full_jacobian.__srcgrad__ = tangent.__srcgrad__
     return full_jacobian
+
+
+def _over_basis(shape, column):
+    """``column(e)`` for each unit vector ``e`` of ``shape``, stacked on trailing axes."""
+    columns = {}
+    for index in np.ndindex(*shape):
+        e = np.zeros(shape)
+        e[index] = 1.0
+        columns[index] = np.asarray(column(e))
+    if not columns:
+        raise SrcgradError("hessian/jacobian of an empty argument")
+    first = next(iter(columns.values()))
+    out = np.empty(first.shape + tuple(shape))
+    for index, value in columns.items():
+        out[(Ellipsis,) + index] = value
+    return out
 
 
 def _position(f, wrt):
