@@ -119,3 +119,19 @@ def test_jacobian_against_finite_differences():
                         axis=1)
     assert got.shape == (3, 4)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def rnn(W, x):
+    h = x
+    for k in range(3):
+        h = np.tanh(W @ h)          # whole arrays saved by reference on the tape
+    return np.sum(h * h)
+
+
+def test_hvp_through_a_loop_that_saves_arrays():
+    rng = np.random.default_rng(8)
+    W, x, V = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3), rng.normal(size=(3, 3))
+    hv = srcgrad.hvp(rnn, wrt=0)(W, x, V)
+    h = 1e-4
+    curvature = (rnn(W + h * V, x) - 2 * rnn(W, x) + rnn(W - h * V, x)) / (h * h)   # V . H V
+    assert float(np.sum(V * hv)) == pytest.approx(curvature, rel=1e-5)

@@ -129,6 +129,10 @@ def ones_like(x):
 def _fill_overload(name, value, alloc):
     def ov(x):
         x = types.unliteral(x)
+        if isinstance(x, types.List) and is_array(x.dtype):
+            # a tape of whole arrays (generated code saved by reference): one array per entry
+            item_cls = np_class(x.dtype.dtype)
+            return lambda x: [alloc(a.shape, item_cls) for a in x]
         cls = float_class(x)
         if is_scalar(x):
             return lambda x: cls(value)
