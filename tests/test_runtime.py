@@ -421,7 +421,7 @@ def _tape_roundtrip(v0, step, n, hint):
         if _n_v == 0:
             _tape_v = srt.new_tape(v, hint)
         elif _n_v == len(_tape_v):
-            _tape_v = srt.grow_tape(_tape_v)
+            _tape_v = srt.extend_tape(_tape_v, _n_v + 1)
         _tape_v[_n_v] = v
         _n_v += 1
         v = v + step
@@ -442,7 +442,7 @@ def _bool_roundtrip(n):
         if _n_v == 0:
             _tape_v = srt.new_tape(v, 1)
         elif _n_v == len(_tape_v):
-            _tape_v = srt.grow_tape(_tape_v)
+            _tape_v = srt.extend_tape(_tape_v, _n_v + 1)
         _tape_v[_n_v] = v
         _n_v += 1
         v = not v
@@ -471,7 +471,7 @@ def _array_tape(x, n):
         if _n_v == 0:
             _tape_v = srt.new_tape(v, 2)
         elif _n_v == len(_tape_v):
-            _tape_v = srt.grow_tape(_tape_v)
+            _tape_v = srt.extend_tape(_tape_v, _n_v + 1)
         _tape_v[_n_v] = v
         _n_v += 1
         v = v + v
@@ -489,17 +489,18 @@ def test_tape_pattern_arrays():
         assert cap == 16
 
 
-def test_new_grow_tape_python():
+def test_new_extend_tape_python():
     for v, dt in ((1.0, F64), (F32(1), F32), (2, np.int64), (True, np.bool_)):
         t = srt.new_tape(v, 3)
         assert t.dtype == dt and len(t) == 16 and len(srt.new_tape(v, 40)) == 40
         t[:] = v
-        g = srt.grow_tape(t)
+        g = srt.extend_tape(t, 1)
+        assert len(srt.extend_tape(t, 100)) == 100
         assert len(g) == 32 and np.all(g[:16] == v)
     a = np.ones(3)
     lst = srt.new_tape(a, 3)
     assert len(lst) == 3 and all(e is a for e in lst)
-    assert len(srt.grow_tape(lst)) == 6
+    assert len(srt.extend_tape(lst, 1)) == 6
 
 
 def test_trip():

@@ -16,7 +16,7 @@ for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np
     _OBJECTS.append(_helper)
 
 # --- no derivative --------------------------------------------------------------------------------------
-for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "grow_tape"):
+for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape"):
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
 
 # --- identities --------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@ generated code picks scalar or array code when Numba types the call, and works i
 from .adjoint import (check_float, ones_like, seed, seed_at, select, sign, snapshot, zero,
                       zeros_like)
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
-from .lowered import (broadcast_like, clip, extend_tape, log_or_zero, mean, ravel, reshape, reverse_cumsum,
+from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import stop_gradient
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint, unbroadcast
-from .tape import grow_tape, new_tape, trip
+from .tape import extend_tape, new_tape, trip
 
 __all__ = [
     "zeros_like", "ones_like", "zero", "unbroadcast", "select", "select_not", "sign",
@@ -18,5 +18,5 @@ __all__ = [
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
-    "new_tape", "grow_tape", "extend_tape", "trip",
+    "new_tape", "extend_tape", "trip",
 ]

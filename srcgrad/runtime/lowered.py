@@ -96,34 +96,6 @@ def _select_not(c, g):
     return lambda c, g: 0.0 * g if c else g
 
 
-def extend_tape(tape, needed):
-    """A tape with room for at least ``needed`` entries (and at least double), old entries first.
-
-    Sizing from the remaining trip count means a loop that starts pushing onto a tape first made
-    outside it reallocates once, not log(n) times.
-    """
-    out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
-    out[:len(tape)] = tape
-    return out
-
-
-@overload(extend_tape)
-def _extend_tape(tape, needed):
-    if isinstance(tape, types.Array):
-        def impl(tape, needed):
-            out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
-            out[:len(tape)] = tape
-            return out
-        return impl
-
-    def impl_list(tape, needed):
-        target = max(needed, 2 * len(tape))
-        first = tape[0]
-        while len(tape) < target:
-            tape.append(first)
-        return tape
-    return impl_list
-
 
 def reverse_cumsum(g, like):
     """Cotangent of ``y = np.cumsum(x)``: each x[i] feeds every y[j] with j >= i."""

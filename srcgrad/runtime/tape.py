@@ -6,7 +6,7 @@ sweep can restore them.  Generated code uses this exact pattern::
     if _n_v == 0:
         _tape_v = srt.new_tape(v, hint)
     elif _n_v == len(_tape_v):
-        _tape_v = srt.grow_tape(_tape_v)
+        _tape_v = srt.extend_tape(_tape_v, _n_v + hint)
     _tape_v[_n_v] = v
     _n_v += 1
     ...
@@ -17,7 +17,7 @@ sweep can restore them.  Generated code uses this exact pattern::
 - new_tape: scalars go to a typed 1-D ndarray (bool -> np.bool_, Python int ->
   int64, float32 stays float32); arrays go to a list because they are saved by
   reference (the generated code snapshots before mutating in place).
-- grow_tape: doubles the capacity, keeping the old entries first.
+- extend_tape: room for at least ``needed`` entries (at least double), old entries first.
 - trip: number of iterations of ``range(start, stop, step)`` (tape size hint).
 """
 import numpy as np
@@ -59,33 +59,39 @@ def _ov_new_tape(v, cap):
     raise unsupported("new_tape", v, cap)
 
 
-def grow_tape(t):
-    n = len(t)
-    if isinstance(t, np.ndarray):
-        new = np.empty(2 * n if n > 0 else _MIN_SCALAR_CAP, t.dtype)
-        new[:n] = t
-        return new
-    for _ in range(n):
-        t.append(t[0])
-    return t
+def extend_tape(tape, needed):
+    """A tape with room for at least ``needed`` entries (and at least double), old entries first.
+
+    Sizing from the remaining trip count means a loop that starts pushing onto a tape first made
+    outside it reallocates once, not log(n) times.
+    """
+    if isinstance(tape, np.ndarray):
+        out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
+        out[:len(tape)] = tape
+        return out
+    target = max(needed, 2 * len(tape))
+    while len(tape) < target:
+        tape.append(tape[0])
+    return tape
 
 
-@overload(grow_tape)
-def _ov_grow_tape(t):
-    if isinstance(t, types.Array) and t.ndim == 1:
-        def impl_array(t):
-            n = len(t)
-            new = np.empty(2 * n if n > 0 else _MIN_SCALAR_CAP, t.dtype)
-            new[:n] = t
-            return new
+@overload(extend_tape)
+def _ov_extend_tape(tape, needed):
+    if isinstance(tape, types.Array) and tape.ndim == 1:
+        def impl_array(tape, needed):
+            out = np.empty(max(needed, 2 * len(tape)), tape.dtype)
+            out[:len(tape)] = tape
+            return out
         return impl_array
-    if isinstance(t, types.List):
-        def impl_list(t):
-            for _ in range(len(t)):
-                t.append(t[0])
-            return t
+    if isinstance(tape, types.List):
+        def impl_list(tape, needed):
+            target = max(needed, 2 * len(tape))
+            first = tape[0]
+            while len(tape) < target:
+                tape.append(first)
+            return tape
         return impl_list
-    raise unsupported("grow_tape", t)
+    raise unsupported("extend_tape", tape, needed)
 
 
 @register_jitable

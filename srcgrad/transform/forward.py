@@ -15,7 +15,7 @@ from ..errors import ArgumentError
 from ..front.ir import atom_base, is_exit, operands, target_name
 from ..front.normalize import normalize
 from . import targets as targets_
-from .reverse import _IDENTITY, fold, substitute
+from .reverse import fold, substitute
 
 
 def tangent_name(name):
@@ -93,7 +93,7 @@ class Forward:
             for p in rule.params:
                 mapping[p] = s.sg_args.get(p, ast.Constant(rule.defaults.get(p)))
                 mapping[f"like_{p}"] = mapping[p]
-            out.append(fold(substitute(rule.tangent(param) if rule else _IDENTITY, mapping)))
+            out.append(fold(substitute(rule.tangent(param), mapping)))
         return out
 
 
