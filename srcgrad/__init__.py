@@ -6,8 +6,10 @@ Numba in nopython mode. The result runs at native speed from Python and from oth
 from .errors import SrcgradError, UnsupportedError, ArgumentError, CompileError
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
+from .rules.custom import CustomFunction, custom_jvp, custom_vjp
+from . import nn
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source",
+           "stop_gradient", "source", "custom_vjp", "custom_jvp", "CustomFunction", "nn",
            "SrcgradError", "UnsupportedError", "ArgumentError", "CompileError"]

@@ -4,6 +4,7 @@ Every error names *what* went wrong, *where* in the user's code (file and line) 
 one, *what to write instead*. `SrcgradError` is the base of them all, so one ``except`` catches every
 deliberate failure while genuine bugs in srcgrad still surface as ordinary Python exceptions.
 """
+from contextlib import contextmanager
 
 
 class SrcgradError(Exception):
@@ -32,3 +33,16 @@ def located(message, origin, hint=None):
     if hint:
         text += f"\n  hint: {hint}"
     return text
+
+
+@contextmanager
+def at_line(origin):
+    """Give an UnsupportedError raised without a location (by a rule, say) the user's line."""
+    try:
+        yield
+    except UnsupportedError as exc:
+        if getattr(exc, "located", False):
+            raise
+        error = UnsupportedError(located(str(exc), origin))
+        error.located = True
+        raise error from None

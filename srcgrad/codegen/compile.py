@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 import srcgrad.runtime as srt
+import srcgrad.runtime.custom as sgc
 
 
 '''

@@ -164,10 +164,17 @@ class Expressions:
             return self.rhs(ast.copy_location(ast.BinOp(e.args[0], ast.Pow(), e.args[1]), e))
         if obj is builtins.range:
             self.fail("range() is supported as the iterable of a for loop only", e)
+        expand = getattr(obj, "__srcgrad_expand__", None)
+        if expand is not None:      # a library function that is a shorthand (apply_regularization)
+            return self.rhs(expand(e, self.fail))
         rule = lookup(obj)
         if rule is None:
             if _is_helper(obj):
                 return "copy", self.atom(e), None, None
+            if getattr(obj, "__srcgrad_factory__", False):
+                self.fail(f"{ast.unparse(func)!r} builds a function, which differentiated code cannot "
+                          "keep in a variable", e, "build it at module level, or call it in place: "
+                          f"{ast.unparse(e)}(w)")
             self.fail(f"{ast.unparse(func)!r} ({_describe(obj)}) has no derivative rule in srcgrad",
                       e, "use the supported NumPy/math functions, or write it as a helper function")
         return self.rule_call(rule, e.args, e.keywords, e)
@@ -348,6 +355,8 @@ def _truth(test):
 def _is_helper(obj):
     """Whether ``obj`` is the user's own function (to inline), not a primitive with a rule."""
     fn = getattr(obj, "py_func", obj)
+    if getattr(obj, "__srcgrad_rule_part__", False):
+        return True           # a custom rule's VJP/JVP, differentiated again for higher order
     return (isinstance(fn, pytypes.FunctionType) and lookup(obj) is None
             and not fn.__module__.startswith(("numpy", "numba", "srcgrad.")))
 

@@ -35,6 +35,10 @@ class FunctionSource:
     def __init__(self, fn):
         self.fn = _unwrap(fn)
         self.name = self.fn.__name__
+        if self.name == "<lambda>":
+            raise SrcgradError(f"cannot differentiate the lambda at {fn.__code__.co_filename}:"
+                               f"{fn.__code__.co_firstlineno}: srcgrad reads a function's source; "
+                               "write it with def")
         try:
             lines, first = inspect.getsourcelines(self.fn)
             self.filename = inspect.getsourcefile(self.fn) or "<unknown>"
@@ -96,7 +100,22 @@ class FunctionSource:
                 return getattr(base, node.attr)
             except AttributeError:
                 raise KeyError(ast.unparse(node)) from None
+        if isinstance(node, ast.Call):
+            return self.construct(node)
         raise KeyError(ast.unparse(node))
+
+    def construct(self, call):
+        """The object a library factory builds from constant arguments, at transform time
+        (``nn.l2_regularizer(0.01)(w)``): only callables marked ``__srcgrad_factory__``."""
+        factory = self.resolve(call.func)
+        if not getattr(factory, "__srcgrad_factory__", False):
+            raise KeyError(ast.unparse(call))
+        try:
+            args = [ast.literal_eval(a) for a in call.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        except ValueError:
+            raise KeyError(ast.unparse(call)) from None
+        return factory(*args, **kwargs)
 
 
 def _unwrap(fn):

@@ -26,8 +26,25 @@ class Rule:
     always_pass: tuple = ()        # parameters emitted even when left at their default
     tangents: dict = field(default_factory=dict)   # parameter -> forward-mode template (in ``t``)
 
+    aliases = {}                   # template name -> parameter (custom rules name arguments by position)
+
     def template(self, param):
         return self.adjoints.get(param)
+
+    def bindings(self, args, param, like, **specials):
+        """What each name in a template of ``param`` stands for: the call's arguments (defaults filled
+        in), ``like_<p>`` for shapes (``like`` for ``param`` itself: the adjoint being accumulated,
+        whose shape it has), and last the special names ``g``/``y``/``t``, which win any clash."""
+        mapping = {}
+        for p in self.params:
+            mapping[p] = args.get(p, ast.Constant(self.defaults.get(p)))
+            mapping[f"like_{p}"] = mapping[p]
+        if like is not None:
+            mapping[f"like_{param}"] = like
+        for alias, p in self.aliases.items():
+            mapping[alias], mapping[f"like_{alias}"] = mapping[p], mapping[f"like_{p}"]
+        mapping.update(specials)
+        return mapping
 
     def tangent(self, param):
         """The forward-mode term of ``param``: its tangent ``t`` pushed through the primitive.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..analysis.activity import active_variables, iter_assigns
 from ..analysis.aliasing import check_aliasing
-from ..errors import ArgumentError
+from ..errors import ArgumentError, at_line
 from ..front.ir import atom_base, is_exit, operands, target_name
 from ..front.normalize import normalize
 from . import targets as targets_
@@ -89,11 +89,10 @@ class Forward:
             if rule is None:
                 out.append(t)
                 continue
-            mapping = {"t": t, "y": ast.Name(target_name(s), ast.Load())}
-            for p in rule.params:
-                mapping[p] = s.sg_args.get(p, ast.Constant(rule.defaults.get(p)))
-                mapping[f"like_{p}"] = mapping[p]
-            out.append(fold(substitute(rule.tangent(param), mapping)))
+            mapping = rule.bindings(s.sg_args, param, None, t=t,
+                                    y=ast.Name(target_name(s), ast.Load()))
+            with at_line(s.sg_origin):
+                out.append(fold(substitute(rule.tangent(param), mapping)))
         return out
 
 

@@ -12,10 +12,8 @@ both sweeps exist is it known which values the reverse sweep reads.
 import ast
 import copy
 
+from ..errors import at_line
 from ..front.ir import atom_base, is_exit, operands, target_name
-
-_IDENTITY = ast.parse("g", mode="eval").body
-
 
 def adjoint_name(name):
     return "_b" + name
@@ -115,15 +113,15 @@ class Reverse:
             self.adjoints.add(target.id)
             if isinstance(atom, ast.Subscript):
                 target = ast.Subscript(target, copy.deepcopy(atom.slice), ast.Load())
-            template = rule.template(param) if rule else _IDENTITY
-            mapping = {"g": g, "y": y}
-            for p in (rule.params if rule else ()):
-                mapping[p] = args.get(p, ast.Constant(rule.defaults.get(p)))
-                mapping[f"like_{p}"] = mapping[p]
-            # ``like_x`` only supplies a shape: the adjoint being accumulated has it, and using it
-            # spares the reverse sweep from needing (and so saving) the operand's value.
-            mapping[f"like_{param}"] = target
-            value = fold(substitute(template, mapping))
+            if rule is None:
+                value = copy.deepcopy(g)
+            else:
+                with at_line(origin):
+                    template = rule.template(param)
+                # ``like_x`` only supplies a shape: the adjoint being accumulated has it, and using
+                # it spares the reverse sweep from needing (and so saving) the operand's value.
+                mapping = rule.bindings(args, param, target, g=g, y=y)
+                value = fold(substitute(template, mapping))
             out.append(_at(ast.AugAssign(target=_store(target), op=ast.Add(), value=value), origin))
         return out
 

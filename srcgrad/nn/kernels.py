@@ -1,0 +1,247 @@
+"""Native kernels behind srcgrad.nn: one fused loop per function, stable at the extremes.
+
+Elementwise functions are Numba ``vectorize`` ufuncs (compiled per dtype on first use): they take
+scalars and arrays of any shape, broadcast, and run as a single loop with no temporaries. Each
+computes in float64 and returns the input's float type, so float32 stays float32.
+
+Functions along an axis (softmax, the losses) work on rows: the axis is moved last and the array
+viewed as ``(rows, n)``; each kernel is one pass (or two, for the max of log-sum-exp) per row.
+"""
+import math
+
+import numpy as np
+from numba import njit, vectorize
+from numba.extending import overload
+
+from ..runtime.adjoint import float_class, is_array
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+_GELU_C = 0.7978845608028654          # sqrt(2 / pi)
+
+
+def as_float(like, value):
+    """``value`` as the float type of ``like`` (float64 for integers)."""
+    return value
+
+
+@overload(as_float)
+def _as_float(like, value):
+    cls = float_class(like)
+    return lambda like, value: cls(value)
+
+
+# -- elementwise --------------------------------------------------------------------------------------
+@vectorize(cache=True)
+def sigmoid(x):
+    if x >= 0:
+        return as_float(x, 1.0 / (1.0 + math.exp(-x)))
+    e = math.exp(x)
+    return as_float(x, e / (1.0 + e))
+
+
+@vectorize(cache=True)
+def softplus(x):
+    return as_float(x, max(x, 0.0) + math.log1p(math.exp(-abs(x))))
+
+
+@vectorize(cache=True)
+def sigmoid_xent(z, x):
+    """``-z log σ(x) − (1−z) log(1−σ(x))`` written as TensorFlow does, finite for any logit."""
+    return as_float(x, max(x, 0.0) - x * z + math.log1p(math.exp(-abs(x))))
+
+
+@vectorize(cache=True)
+def relu(x):
+    return as_float(x, x if x > 0 else 0.0)
+
+
+@vectorize(cache=True)
+def relu6(x):
+    return as_float(x, min(max(x, 0.0), 6.0))
+
+
+@vectorize(cache=True)
+def leaky_relu(x, alpha):
+    return as_float(x, x if x > 0 else alpha * x)
+
+
+@vectorize(cache=True)
+def elu(x):
+    return as_float(x, x if x > 0 else math.expm1(x))
+
+
+@vectorize(cache=True)
+def selu(x):
+    return as_float(x, SELU_SCALE * (x if x > 0 else SELU_ALPHA * math.expm1(x)))
+
+
+@vectorize(cache=True)
+def gelu(x):
+    # 0.5 x (1 + erf(x/√2)), with erfc so large negative x loses no digits to cancellation
+    return as_float(x, 0.5 * x * math.erfc(-x * _SQRT_HALF))
+
+
+@vectorize(cache=True)
+def gelu_tanh(x):
+    return as_float(x, 0.5 * x * (1.0 + math.tanh(_GELU_C * (x + 0.044715 * x * x * x))))
+
+
+@vectorize(cache=True)
+def gelu_slope(x):
+    """d gelu / dx = Φ(x) + x φ(x)."""
+    return as_float(x, 0.5 * math.erfc(-x * _SQRT_HALF) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x))
+
+
+@vectorize(cache=True)
+def softsign(x):
+    return as_float(x, x / (1.0 + abs(x)))
+
+
+@vectorize(cache=True)
+def silu(x):
+    return as_float(x, x * sigmoid(x))
+
+
+# -- rows: an axis moved last, viewed as (rows, n) ---------------------------------------------------------
+@njit(cache=True)
+def as_rows(x, axis):
+    """``x`` with ``axis`` moved last, as a C-contiguous ``(rows, n)`` array (a view if it can be)."""
+    moved = np.ascontiguousarray(np.swapaxes(x, axis % x.ndim, x.ndim - 1))
+    return moved.reshape((-1, moved.shape[-1]))
+
+
+@njit(cache=True)
+def from_rows(rows, like, axis):
+    """The inverse of :func:`as_rows`: rows back in the layout of ``like``."""
+    a = axis % like.ndim
+    return np.swapaxes(rows.reshape(np.swapaxes(like, a, like.ndim - 1).shape), a, like.ndim - 1)
+
+
+def per_example(values, like):
+    """One value per row of ``like`` (over its last axis): an array of ``like.shape[:-1]``, or a
+    number for a single example (a 1-D ``like``), as Keras losses return."""
+
+
+@overload(per_example)
+def _per_example(values, like):
+    if like.ndim == 1:
+        return lambda values, like: values[0]
+    return lambda values, like: values.reshape(like.shape[:-1])
+
+
+def example_rows(g, like):
+    """The cotangent of :func:`per_example`'s result as a flat array, one entry per row."""
+
+
+@overload(example_rows)
+def _example_rows(g, like):
+    if is_array(g):
+        return lambda g, like: np.ascontiguousarray(g).reshape(-1)
+    return lambda g, like: np.full(1, g)
+
+
+@njit(cache=True)
+def softmax_rows(x, log):
+    """softmax (or log_softmax) of each row, through log-sum-exp: finite for any finite logits."""
+    out = np.empty_like(x)
+    for r in range(x.shape[0]):
+        top = x[r, 0]
+        for j in range(1, x.shape[1]):
+            top = max(top, x[r, j])
+        total = 0.0
+        for j in range(x.shape[1]):
+            e = math.exp(x[r, j] - top)
+            out[r, j] = e
+            total += e
+        if log:
+            shift = top + math.log(total)
+            for j in range(x.shape[1]):
+                out[r, j] = x[r, j] - shift
+        else:
+            for j in range(x.shape[1]):
+                out[r, j] = out[r, j] / total
+    return out
+
+
+@njit(cache=True)
+def softmax_vjp_rows(g, s):
+    """``s * (g - <g, s>)`` per row: the softmax Jacobian (symmetric) applied to ``g``."""
+    out = np.empty_like(g)
+    for r in range(g.shape[0]):
+        dot = 0.0
+        for j in range(g.shape[1]):
+            dot += g[r, j] * s[r, j]
+        for j in range(g.shape[1]):
+            out[r, j] = s[r, j] * (g[r, j] - dot)
+    return out
+
+
+@njit(cache=True)
+def log_softmax_vjp_rows(g, logp, transpose):
+    """The log_softmax Jacobian ``I − 1 pᵀ`` applied to ``g`` (``transpose``: ``I − p 1ᵀ``)."""
+    out = np.empty_like(g)
+    for r in range(g.shape[0]):
+        acc = 0.0
+        for j in range(g.shape[1]):
+            acc += g[r, j] if transpose else g[r, j] * math.exp(logp[r, j])
+        for j in range(g.shape[1]):
+            out[r, j] = g[r, j] - (math.exp(logp[r, j]) * acc if transpose else acc)
+    return out
+
+
+@njit(cache=True)
+def rows_scaled(rows, g):
+    """Each row of ``rows`` times its entry of ``g`` (a per-example cotangent)."""
+    out = np.empty_like(rows)
+    for r in range(rows.shape[0]):
+        for j in range(rows.shape[1]):
+            out[r, j] = rows[r, j] * g[r]
+    return out
+
+
+@njit(cache=True)
+def rows_dot(a, b):
+    """``sum(a * b)`` along each row (a per-example directional derivative)."""
+    out = np.empty(a.shape[0], a.dtype)
+    for r in range(a.shape[0]):
+        acc = 0.0
+        for j in range(a.shape[1]):
+            acc += a[r, j] * b[r, j]
+        out[r] = acc
+    return out
+
+
+@njit(cache=True)
+def one_hot(indices, depth):
+    """Rows of zeros with a one at each index (an out-of-range index gives zeros, as in TensorFlow)."""
+    flat = np.ascontiguousarray(np.asarray(indices)).ravel()
+    out = np.zeros((flat.size, depth))
+    for r in range(flat.size):
+        if 0 <= flat[r] < depth:
+            out[r, flat[r]] = 1.0
+    return out.reshape(np.asarray(indices).shape + (depth,))
+
+
+@njit(cache=True)
+def elastic(w, l1, l2):
+    """``l1 * sum(|w|) + l2 * sum(w**2) / 2`` in one pass (every regularizer here is of this form)."""
+    flat = np.ascontiguousarray(np.asarray(w)).ravel()
+    absolute, square = 0.0, 0.0
+    for v in flat:
+        absolute += abs(v)
+        square += v * v
+    return l1 * absolute + 0.5 * l2 * square
+
+
+@njit(cache=True)
+def elastic_tangent(t, w, l1, l2):
+    """The directional derivative of :func:`elastic` at ``w`` along ``t``."""
+    flat_w = np.ascontiguousarray(np.asarray(w)).ravel()
+    flat_t = np.ascontiguousarray(np.asarray(t)).ravel()
+    acc = 0.0
+    for k in range(flat_w.size):
+        acc += flat_t[k] * (l1 * ((flat_w[k] > 0) - (flat_w[k] < 0)) + l2 * flat_w[k])
+    return acc

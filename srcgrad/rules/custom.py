@@ -1,0 +1,256 @@
+"""User-defined derivative rules: ``custom_vjp`` and ``custom_jvp``.
+
+A custom function is a Numba dispatcher (so Python and ``@njit`` code call it like any other) that
+also carries a rule. srcgrad treats it as a primitive: the forward sweep calls it, the reverse sweep
+calls its VJP, forward mode calls its JVPs. The rule functions are ordinary Python that srcgrad can
+itself differentiate, which is what makes derivatives of derivatives go through custom functions.
+
+Conventions (JAX's, with autograd's per-argument form as an option for the reverse rule):
+
+* ``vjp(g, ans, *args)`` returns the cotangent of each *differentiable* argument (a tuple when there
+  are several), where ``g`` is the output's cotangent and ``ans`` the output. ``defvjp`` also takes
+  one such function per argument, each returning one cotangent, so only the needed ones are computed.
+* ``defjvp(jvp_0, jvp_1, ...)`` takes one function per differentiable argument:
+  ``jvp_k(t, ans, *args)`` is the output's tangent caused by that argument's tangent ``t``.
+* ``nondiff_argnums`` marks arguments (axes, flags, integer labels) that never carry a derivative.
+
+A function with only a forward rule still works in reverse mode: each ``jvp_k`` is linear in ``t``,
+so its transpose is srcgrad's own VJP of ``jvp_k`` with respect to ``t``. A function with only a
+reverse rule cannot be differentiated in forward mode (a VJP does not give a JVP); that raises.
+"""
+import ast
+import hashlib
+import inspect
+import os
+import re
+import textwrap
+
+from numba import njit
+from numba.core.registry import CPUDispatcher
+
+from ..errors import SrcgradError, UnsupportedError
+from ..runtime import custom as namespace
+from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template
+
+
+class CustomFunction(CPUDispatcher):
+    """A Numba dispatcher with its own derivative rules (made by :func:`custom_vjp`/:func:`custom_jvp`).
+
+    Call it from Python, from ``@njit`` code, or inside functions srcgrad differentiates.
+    """
+
+    def defvjp(self, *vjps):
+        """Set the reverse-mode rule; usable as a decorator. One function ``vjp(g, ans, *args)``
+        returns every differentiable argument's cotangent (a tuple if several); or give one function
+        per differentiable argument (None for none), each returning that argument's cotangent, so
+        only the cotangents a gradient needs are computed."""
+        self.__srcgrad_rule__.set_vjps(vjps)
+        return vjps[0] if len(vjps) == 1 else vjps
+
+    def defjvp(self, *jvps):
+        """Set the forward-mode rule: one ``jvp_k(t, ans, *args)`` per differentiable argument
+        (None for an argument whose tangent has no effect); usable as a decorator."""
+        self.__srcgrad_rule__.set_jvps(jvps)
+        return jvps[0] if len(jvps) == 1 else jvps
+
+
+def custom_vjp(fun=None, *, nondiff_argnums=()):
+    """Make ``fun`` a primitive whose reverse-mode derivative you give with ``@fun.defvjp``."""
+    if fun is None:
+        return lambda f: custom_vjp(f, nondiff_argnums=nondiff_argnums)
+    return _make(fun, nondiff_argnums)
+
+
+def custom_jvp(fun=None, *, nondiff_argnums=()):
+    """Make ``fun`` a primitive whose forward-mode derivative you give with ``@fun.defjvp``;
+    reverse mode then uses the transpose of that rule."""
+    if fun is None:
+        return lambda f: custom_jvp(f, nondiff_argnums=nondiff_argnums)
+    return _make(fun, nondiff_argnums)
+
+
+def _make(fun, nondiff_argnums):
+    py_func = getattr(fun, "py_func", fun)
+    if not inspect.isfunction(py_func):
+        raise SrcgradError(f"custom_vjp/custom_jvp wrap a Python function, not {type(fun).__name__}")
+    dispatcher = _jit(py_func)
+    dispatcher.__class__ = CustomFunction
+    dispatcher.__srcgrad_rule__ = CustomRule(dispatcher, py_func, tuple(nondiff_argnums))
+    dispatcher.__doc__ = py_func.__doc__
+    return dispatcher
+
+
+def _jit(fn):
+    """``njit`` with Numba's disk cache when the function lives in a file (Numba needs one)."""
+    source_file = inspect.getsourcefile(fn) or ""
+    return njit(cache=os.path.isfile(source_file))(fn)
+
+
+class CustomRule(Rule):
+    """The rule of a custom function: templates that call its compiled VJP/JVP by name."""
+
+    def __init__(self, dispatcher, py_func, nondiff_argnums):
+        signature = inspect.signature(py_func)
+        params = tuple(signature.parameters)
+        for k in nondiff_argnums:
+            if not 0 <= k < len(params):
+                raise SrcgradError(f"nondiff_argnums of {py_func.__name__}: no argument {k}")
+        defaults = {p: v.default for p, v in signature.parameters.items()
+                    if v.default is not inspect.Parameter.empty}
+        super().__init__(key=py_func.__qualname__, emit="", params=params, defaults=defaults)
+        self.dispatcher, self.py_func = dispatcher, py_func
+        self.diff_params = [p for k, p in enumerate(params) if k not in nondiff_argnums]
+        self.nondiff_argnums = nondiff_argnums
+        self.vjp, self.vjps, self.jvps = None, None, None
+        self.transposes = {}
+        # templates name arguments by position, so a user's parameter called g or y cannot clash
+        self.aliases = {f"_sg_arg{k}": p for k, p in enumerate(params)}
+        _BY_OBJECT[id(dispatcher)] = self
+        _OBJECTS.append(dispatcher)
+        self.publish()
+
+    # -- defining the rules ----------------------------------------------------------------------------
+    def set_vjps(self, vjps):
+        name, n = self.py_func.__name__, len(self.diff_params)
+        if len(vjps) == 1 and n > 1:          # one function returning a tuple of cotangents
+            fn = getattr(vjps[0], "py_func", vjps[0])
+            if not callable(fn) or not _returns_tuple(fn):
+                raise SrcgradError(
+                    f"the VJP of {name} must return one cotangent per differentiable argument "
+                    f"({', '.join(self.diff_params)}) as a tuple (return g_{self.diff_params[0]}, ...), "
+                    "or give defvjp one function per argument")
+            self.vjp, self.vjps = _rule_part(fn), None
+        else:
+            self.vjp, self.vjps = None, self._per_argument(vjps, "defvjp")
+        self.publish()
+
+    def set_jvps(self, jvps):
+        self.jvps = self._per_argument(jvps, "defjvp")
+        self.publish()
+
+    def _per_argument(self, fns, what):
+        name = self.py_func.__name__
+        if not fns or len(fns) > len(self.diff_params):
+            raise SrcgradError(f"{what} of {name} takes one function per differentiable argument "
+                               f"({', '.join(self.diff_params)})")
+        parts = []
+        for fn in fns:
+            if fn is not None and not callable(fn):
+                raise SrcgradError(f"{what} of {name} expects functions or None")
+            parts.append(None if fn is None else _rule_part(getattr(fn, "py_func", fn)))
+        return parts + [None] * (len(self.diff_params) - len(parts))
+
+    def publish(self):
+        """Name the compiled pieces under a key that changes with any of their sources."""
+        parts = [self.vjp] + (self.vjps or []) + (self.jvps or [])
+        functions = [self.py_func] + [getattr(d, "py_func", None) for d in parts]
+        stem = re.sub(r"\W+", "_", self.py_func.__qualname__.replace("<locals>", "")).strip("_")
+        digest = _digest([f for f in functions if f is not None], self.nondiff_argnums)
+        self.key = f"{stem}_{digest}"
+        self.emit = f"sgc.{self.key}"
+        self.transposes = {}
+        setattr(namespace, self.key, self.dispatcher)
+        if self.vjp is not None:
+            setattr(namespace, f"{self.key}_vjp", self.vjp)
+        for kind, fns in (("vjp", self.vjps), ("jvp", self.jvps)):
+            for k, fn in enumerate(fns or []):
+                if fn is not None:
+                    setattr(namespace, f"{self.key}_{kind}{k}", fn)
+        self.adjoints = {p: None for p in self.diff_params}
+
+    # -- templates, as the transforms ask for them --------------------------------------------------------
+    def _args(self):
+        return ", ".join(self.aliases)
+
+    def _alias(self, param):
+        return f"_sg_arg{self.params.index(param)}"
+
+    def template(self, param):
+        k = self.diff_params.index(param)
+        if self.vjp is not None:
+            text = f"sgc.{self.key}_vjp(g, y, {self._args()})[{k}]"
+        elif self.vjps is not None:
+            if self.vjps[k] is None:
+                return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
+            text = f"sgc.{self.key}_vjp{k}(g, y, {self._args()})"
+        elif self.jvps is not None:
+            if self.jvps[k] is None:
+                return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
+            text = f"{self.transpose(k)}(like_{self._alias(param)}, y, {self._args()}, g)"
+        else:
+            raise UnsupportedError(f"{self.py_func.__name__} is a custom function without a rule: "
+                                   "define one with defvjp or defjvp")
+        return _parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
+
+    def tangent(self, param):
+        k = self.diff_params.index(param)
+        if self.jvps is None:
+            raise UnsupportedError(
+                f"{self.py_func.__name__} has a reverse-mode rule (defvjp) but no forward-mode rule, "
+                f"which forward mode (jvp, hvp, hessian, jacobian) needs: add one with "
+                f"{self.py_func.__name__}.defjvp")
+        if self.jvps[k] is None:
+            return _parse_template("srt.zeros_like(y)")
+        return _parse_template(f"sgc.{self.key}_jvp{k}(t, y, {self._args()})")
+
+    def transpose(self, k):
+        """The reverse rule derived from forward rule ``k``: srcgrad's VJP of it in ``t``."""
+        name = f"{self.key}_T{k}"
+        if name not in self.transposes:
+            from ..api import vjp
+            self.transposes[name] = vjp(self.jvps[k].py_func, wrt=0)
+            setattr(namespace, name, self.transposes[name])
+        return f"sgc.{name}"
+
+
+def _rule_part(fn):
+    """Compile a rule function; srcgrad may inline its source when differentiating it again."""
+    dispatcher = _jit(fn)
+    dispatcher.__srcgrad_rule_part__ = True
+    return dispatcher
+
+
+def _returns_tuple(fn):
+    """Whether every ``return`` of ``fn`` returns a tuple literal (several cotangents)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    returns = [n for n in ast.walk(tree.body[0]) if isinstance(n, ast.Return)]
+    return bool(returns) and all(isinstance(r.value, ast.Tuple) for r in returns)
+
+
+def _digest(functions, extra):
+    """A short hash of the functions' sources, the values they close over, and the functions they call
+    (followed transitively), so a cached file is never reused after any of them changes."""
+    h = hashlib.sha256(repr(extra).encode())
+    seen, stack = set(), list(functions)
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        try:
+            h.update(inspect.getsource(fn).encode())
+        except (OSError, TypeError):
+            h.update(fn.__code__.co_code)
+        h.update(repr(fn.__defaults__).encode())
+        for cell in fn.__closure__ or ():
+            try:
+                h.update(_value_text(cell.cell_contents).encode())
+            except ValueError:
+                pass
+        for name in fn.__code__.co_names:
+            value = getattr(fn.__globals__.get(name), "py_func", fn.__globals__.get(name))
+            if inspect.isfunction(value):
+                stack.append(value)
+    return h.hexdigest()[:10]
+
+
+def _value_text(value):
+    if hasattr(value, "tobytes"):
+        return hashlib.sha256(value.tobytes()).hexdigest()
+    fn = getattr(value, "py_func", value)
+    if inspect.isfunction(fn):
+        return f"{fn.__module__}.{fn.__qualname__}"
+    return repr(value)
