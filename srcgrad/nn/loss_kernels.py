@@ -21,10 +21,11 @@ def _sign(x):
 
 
 @njit(cache=True, inline="always")
-def pointwise(kind, wrt, t, p, delta):
+def pointwise(kind, wrt, t, p, option):
     """Loss term of one (label ``t``, prediction ``p``) pair (``wrt`` 0), or its derivative in ``p``
-    (``wrt`` 1) or in ``t`` (``wrt`` 2)."""
-    if kind == BCE_LOGITS:
+    (``wrt`` 1) or in ``t`` (``wrt`` 2). ``option``: Huber's delta, or for BCE whether ``p`` is a
+    logit."""
+    if kind == BCE_LOGITS or kind == BCE and option:
         if wrt == 0:
             return max(p, 0.0) - p * t + math.log1p(math.exp(-abs(p)))
         if wrt == 1:
@@ -46,6 +47,7 @@ def pointwise(kind, wrt, t, p, delta):
     elif kind == MAE:
         d = abs(e) if wrt == 0 else float(_sign(e))
     else:                                   # HUBER
+        delta = option
         if abs(e) <= delta:
             d = 0.5 * e * e if wrt == 0 else e
         else:
@@ -54,24 +56,24 @@ def pointwise(kind, wrt, t, p, delta):
 
 
 @njit(cache=True)
-def pointwise_mean_rows(kind, t, p, delta):
+def pointwise_mean_rows(kind, t, p, option):
     out = np.empty(p.shape[0], p.dtype)
     for r in range(p.shape[0]):
         acc = 0.0
         for j in range(p.shape[1]):
-            acc += pointwise(kind, 0, t[r, j], p[r, j], delta)
+            acc += pointwise(kind, 0, t[r, j], p[r, j], option)
         out[r] = acc / p.shape[1]
     return out
 
 
 @njit(cache=True)
-def pointwise_grad_rows(kind, wrt, t, p, delta, g):
+def pointwise_grad_rows(kind, wrt, t, p, option, g):
     like = p if wrt == 1 else t
     out = np.empty(like.shape, like.dtype)
     for r in range(p.shape[0]):
         scale = g[r] / p.shape[1]
         for j in range(p.shape[1]):
-            out[r, j] = scale * pointwise(kind, wrt, t[r, j], p[r, j], delta)
+            out[r, j] = scale * pointwise(kind, wrt, t[r, j], p[r, j], option)
     return out
 
 

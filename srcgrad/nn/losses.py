@@ -19,33 +19,34 @@ from .activations import sigmoid
 
 # -- losses that average a pointwise term over the last axis -------------------------------------------------
 @njit(cache=True)
-def _mean_loss(kind, y_true, y_pred, delta):
-    rows = _lk.pointwise_mean_rows(kind, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), delta)
+def _mean_loss(kind, y_true, y_pred, option):
+    rows = _lk.pointwise_mean_rows(kind, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option)
     return _k.per_example(rows, y_pred)
 
 
 @njit(cache=True)
-def _mean_loss_grad(kind, wrt, g, y_true, y_pred, delta):
-    rows = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), delta,
+def _mean_loss_grad(kind, wrt, g, y_true, y_pred, option):
+    rows = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
                                    _k.example_rows(g, y_pred))
     return _k.from_rows(rows, y_pred, -1)
 
 
 @njit(cache=True)
-def _mean_loss_tangent(kind, wrt, t, y_true, y_pred, delta):
-    unit = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), delta,
+def _mean_loss_tangent(kind, wrt, t, y_true, y_pred, option):
+    unit = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
                                    np.ones(_k.as_rows(y_pred, -1).shape[0]))
     return _k.per_example(_k.rows_dot(unit, _k.as_rows(t, -1)), y_pred)
 
 
 def _pointwise_loss(function, kind):
-    """Give a mean-of-pointwise-term loss its rules (both arguments differentiable)."""
+    """Give a mean-of-pointwise-term loss its rules (both arguments differentiable); ``option`` is
+    the loss's third argument (Huber's delta, BCE's from_logits) when it has one."""
     function.defvjp(
-        lambda g, ans, y_true, y_pred, delta=1.0: _mean_loss_grad(kind, 2, g, y_true, y_pred, delta),
-        lambda g, ans, y_true, y_pred, delta=1.0: _mean_loss_grad(kind, 1, g, y_true, y_pred, delta))
+        lambda g, ans, y_true, y_pred, option=1.0: _mean_loss_grad(kind, 2, g, y_true, y_pred, option),
+        lambda g, ans, y_true, y_pred, option=1.0: _mean_loss_grad(kind, 1, g, y_true, y_pred, option))
     function.defjvp(
-        lambda t, ans, y_true, y_pred, delta=1.0: _mean_loss_tangent(kind, 2, t, y_true, y_pred, delta),
-        lambda t, ans, y_true, y_pred, delta=1.0: _mean_loss_tangent(kind, 1, t, y_true, y_pred, delta))
+        lambda t, ans, y_true, y_pred, option=1.0: _mean_loss_tangent(kind, 2, t, y_true, y_pred, option),
+        lambda t, ans, y_true, y_pred, option=1.0: _mean_loss_tangent(kind, 1, t, y_true, y_pred, option))
     return function
 
 
@@ -71,35 +72,12 @@ def huber(y_true, y_pred, delta=1.0):
 def binary_crossentropy(y_true, y_pred, from_logits=False):
     """Binary cross-entropy averaged over the last axis; probabilities are clipped to
     ``[1e-7, 1 - 1e-7]`` as Keras does, logits go through the stable sigmoid cross-entropy."""
-    return _mean_loss(_lk.BCE_LOGITS if from_logits else _lk.BCE, y_true, y_pred, 0.0)
+    return _mean_loss(_lk.BCE, y_true, y_pred, from_logits)
 
 
-for _function, _kind in ((mse, _lk.MSE), (mae, _lk.MAE), (huber, _lk.HUBER)):
+for _function, _kind in ((mse, _lk.MSE), (mae, _lk.MAE), (huber, _lk.HUBER),
+                        (binary_crossentropy, _lk.BCE)):
     _pointwise_loss(_function, _kind)
-
-
-def _bce_labels_vjp(g, ans, y_true, y_pred, from_logits=False):
-    kind = _lk.BCE_LOGITS if from_logits else _lk.BCE
-    return _mean_loss_grad(kind, 2, g, y_true, y_pred, 0.0)
-
-
-def _bce_preds_vjp(g, ans, y_true, y_pred, from_logits=False):
-    kind = _lk.BCE_LOGITS if from_logits else _lk.BCE
-    return _mean_loss_grad(kind, 1, g, y_true, y_pred, 0.0)
-
-
-def _bce_labels_jvp(t, ans, y_true, y_pred, from_logits=False):
-    kind = _lk.BCE_LOGITS if from_logits else _lk.BCE
-    return _mean_loss_tangent(kind, 2, t, y_true, y_pred, 0.0)
-
-
-def _bce_preds_jvp(t, ans, y_true, y_pred, from_logits=False):
-    kind = _lk.BCE_LOGITS if from_logits else _lk.BCE
-    return _mean_loss_tangent(kind, 1, t, y_true, y_pred, 0.0)
-
-
-binary_crossentropy.defvjp(_bce_labels_vjp, _bce_preds_vjp)
-binary_crossentropy.defjvp(_bce_labels_jvp, _bce_preds_jvp)
 
 
 # -- elementwise: sigmoid cross-entropy with logits ------------------------------------------------------------
