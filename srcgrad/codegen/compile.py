@@ -51,13 +51,17 @@ def compile_adjoint(adj, version):
     text = header + body
     for extra in adj.sources:
         text += f"# source of {extra.name}: {_fingerprint(extra.text)}\n"
-    module, path = load_module(adj.name, text)
-    dispatcher = getattr(module, adj.name)
     offset = header.count("\n") + 1
     origins = {index + offset: origin for index, origin in body_origins.items()}
-    info = Generated(text, path, origins, adj.params, len(adj.params) - len(adj.defaults), adj.name,
-                     adj.seed_param)
-    _guard(dispatcher, info)
+    return load_generated(adj.name, text, adj.params, len(adj.params) - len(adj.defaults),
+                          adj.seed_param, origins)
+
+
+def load_generated(name, text, params, required, seed_param=None, origins=None):
+    """Write, import and wrap the generated function ``name`` (its module's whole ``text``)."""
+    module, path = load_module(name, text)
+    dispatcher = getattr(module, name)
+    _guard(dispatcher, Generated(text, path, origins or {}, params, required, name, seed_param))
     return dispatcher
 
 

@@ -355,8 +355,8 @@ def _truth(test):
 def _is_helper(obj):
     """Whether ``obj`` is the user's own function (to inline), not a primitive with a rule."""
     fn = getattr(obj, "py_func", obj)
-    if getattr(obj, "__srcgrad_rule_part__", False):
-        return True           # a custom rule's VJP/JVP, differentiated again for higher order
+    if getattr(obj, "__srcgrad_inline__", False):
+        return True           # library code meant to be inlined (a custom rule's VJP, clip_by_norm)
     return (isinstance(fn, pytypes.FunctionType) and lookup(obj) is None
             and not fn.__module__.startswith(("numpy", "numba", "srcgrad.")))
 

@@ -206,7 +206,7 @@ class CustomRule(Rule):
 def _rule_part(fn):
     """Compile a rule function; srcgrad may inline its source when differentiating it again."""
     dispatcher = _jit(fn)
-    dispatcher.__srcgrad_rule_part__ = True
+    dispatcher.__srcgrad_inline__ = True
     return dispatcher
 
 
