@@ -14,7 +14,7 @@ from numba.core import types
 from numba.extending import overload
 
 from ..errors import SrcgradError
-from ..rules.custom import custom_vjp
+from ..rules.custom import custom_vjp, fresh_results
 from . import kernels as _k
 
 
@@ -48,6 +48,7 @@ def _make(l1, l2):
     function = custom_vjp(regularizer)
     function.defvjp(vjp)
     function.defjvp(jvp)
+    fresh_results(function)
     function.scales = (l1, l2)
     return function
 

@@ -203,6 +203,15 @@ class CustomRule(Rule):
         return f"sgc.{name}"
 
 
+def fresh_results(function):
+    """Declare that every reverse rule of ``function`` returns new arrays (never one of its
+    arguments), so generated code may keep the result as an adjoint without copying it."""
+    rule = function.__srcgrad_rule__
+    for part in [rule.vjp] + (rule.vjps or []):
+        if part is not None:
+            part.__srcgrad_fresh__ = True
+
+
 def _rule_part(fn):
     """Compile a rule function; srcgrad may inline its source when differentiating it again."""
     dispatcher = _jit(fn)

@@ -23,6 +23,8 @@ for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_t
 defrule("srt.check_float", ("x",), objects=(srt.check_float,), x="g")
 defrule("srt.snapshot", ("x",), objects=(srt.snapshot,), x="g")
 defrule("srt.seed", ("dy", "like"), objects=(srt.seed,), dy="g")
+defrule("srt.first_adjoint", ("value", "like", "fresh"), objects=(srt.first_adjoint,),
+        tangents={"value": "srt.first_adjoint(t, like, False)"}, value="srt.unbroadcast(g, like_value)")
 defrule("srt.extend_tape", ("tape", "n"), objects=(srt.extend_tape,),
         tangents={"tape": "srt.extend_tape(t, n)"}, tape="g[:len(like_tape)]")
 

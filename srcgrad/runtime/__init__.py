@@ -3,8 +3,8 @@
 Every helper is a plain NumPy function that also has a Numba ``@overload``, so the type-agnostic
 generated code picks scalar or array code when Numba types the call, and works inside ``@njit``.
 """
-from .adjoint import (check_float, ones_like, seed, seed_at, select, sign, snapshot, zero,
-                      zeros_like)
+from .adjoint import (check_float, first_adjoint, ones_like, seed, seed_at, select, sign, snapshot,
+                      zero, zeros_like)
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
@@ -13,7 +13,7 @@ from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint, 
 from .tape import extend_tape, new_tape, trip
 
 __all__ = [
-    "zeros_like", "ones_like", "zero", "unbroadcast", "select", "select_not", "sign",
+    "zeros_like", "ones_like", "zero", "first_adjoint", "unbroadcast", "select", "select_not", "sign",
     "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "amax", "amin", "extreme_adjoint",

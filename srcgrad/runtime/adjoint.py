@@ -316,3 +316,32 @@ def _ov_seed_at(grad_ys, k, y):
     if isinstance(grad_ys, types.BaseTuple):
         return lambda grad_ys, k, y: seed(grad_ys[k], y)
     return lambda grad_ys, k, y: seed(grad_ys, y)
+
+
+def first_adjoint(value, like, fresh):
+    """An adjoint started from its first contribution ``value`` (instead of zeros, then ``+=``):
+    ``value`` itself when it is a new array of the adjoint's float type (``fresh``), else a copy in
+    that type, so no two adjoints ever share memory."""
+    dt = py_float_dtype(like)
+    if not isinstance(like, np.ndarray):
+        return dt.type(value)
+    return np.array(np.broadcast_to(value, like.shape), dtype=dt)
+
+
+@overload(first_adjoint)
+def _ov_first_adjoint(value, like, fresh):
+    value, like = types.unliteral(value), types.unliteral(like)
+    cls = float_class(like)
+    if is_scalar(like) and is_scalar(value):
+        return lambda value, like, fresh: cls(value)
+    if not is_array(like) or not (is_array(value) or is_scalar(value)):
+        raise unsupported("first_adjoint", value, like)
+    if is_scalar(value) or value.ndim != like.ndim:
+        def spread(value, like, fresh):
+            out = np.empty(like.shape, cls)
+            out[...] = value
+            return out
+        return spread
+    if getattr(fresh, "literal_value", False) and value.dtype == float_type(like):
+        return lambda value, like, fresh: value
+    return lambda value, like, fresh: value.astype(cls)       # astype always copies

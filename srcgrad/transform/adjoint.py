@@ -14,6 +14,7 @@ from ..errors import ArgumentError
 from ..front.ir import atom_base
 from ..front.normalize import normalize
 from . import targets as targets_
+from .accumulate import first_contributions
 from .reverse import Reverse, adjoint_name, marker
 from .tape import Tapes, drop_dead_bookkeeping, prune
 
@@ -123,6 +124,10 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
             init.append(_parse(f"{b} = srt.zeros_like({v})"))
         if v in captured:
             init.append(_parse(f"{captured[v]} = srt.zeros_like({v})"))
+
+    sweep = seeds + rev
+    first_contributions(init, sweep)
+    seeds, rev = sweep[:len(seeds)], sweep[len(seeds):]
 
     grads = []
     for t in targets:

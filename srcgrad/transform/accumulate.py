@@ -1,0 +1,73 @@
+"""Start each adjoint with its first contribution instead of zeros followed by ``+=``.
+
+The reverse sweep as first built gives every adjoint ``_bx = zeros_like(x)`` up front and then adds
+each contribution. For an adjoint whose first use (in program order) is a contribution
+``_bx += E`` at the top level of the sweep, this pass deletes the zeros and writes
+``_bx = srt.first_adjoint(E, x, fresh)``: one allocation and one pass over memory fewer.
+
+Two adjoints must never share memory (a later ``+=`` on one would change the other), so ``E`` is
+used as it is only when it is known to be a new array: arithmetic, or a runtime helper that always
+allocates. Anything else (a name, a user rule's result, ``dy``) is copied.
+"""
+import ast
+import copy
+
+from ..runtime import custom as namespace
+
+_ALLOCATING = {"srt.sum_adjoint", "srt.mean_adjoint", "srt.dot_adjoint_a", "srt.dot_adjoint_b",
+               "srt.outer_adjoint_a", "srt.outer_adjoint_b", "np.dot", "srt.ones_like", "srt.seed",
+               "srt.seed_at"}
+_PASSING = {"srt.unbroadcast"}      # its first argument when shapes match, else a new array
+
+
+def fresh(node):
+    """Whether ``node`` evaluates to a value no variable refers to."""
+    if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant)):
+        return True
+    if isinstance(node, ast.Call):
+        name = ast.unparse(node.func)
+        if name in _ALLOCATING:
+            return True
+        if name in _PASSING:
+            return fresh(node.args[0])
+        if name.startswith("sgc."):
+            return getattr(getattr(namespace, name[4:], None), "__srcgrad_fresh__", False)
+    return False
+
+
+def first_contributions(init, sweep):
+    """Rewrite ``init`` (the adjoint initialisations) and ``sweep`` (the statements after them) in
+    place."""
+    starts = {}
+    for s in init:
+        if (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                and s.targets[0].id.startswith("_b") and isinstance(s.value, ast.Call)
+                and ast.unparse(s.value.func) == "srt.zeros_like"):
+            starts[s.targets[0].id] = s
+    for k, stmt in enumerate(sweep):
+        for name in _names(stmt) & set(starts):
+            start = starts.pop(name)
+            if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add)
+                    and isinstance(stmt.target, ast.Name) and stmt.target.id == name):
+                continue
+            like = start.value.args[0]
+            value = _replace(stmt.value, name, like)
+            call = ast.Call(ast.Name("srt.first_adjoint", ast.Load()),
+                            [value, copy.deepcopy(like), ast.Constant(fresh(stmt.value))], [])
+            new = ast.Assign(targets=[ast.Name(name, ast.Store())], value=call, lineno=0)
+            if hasattr(stmt, "sg_origin"):
+                new.sg_origin = stmt.sg_origin
+            sweep[k] = new
+            init.remove(start)
+
+
+def _names(stmt):
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+
+
+def _replace(node, name, like):
+    """``node`` with uses of the adjoint ``name`` (shape-only ``like`` arguments) replaced."""
+    class Replace(ast.NodeTransformer):
+        def visit_Name(self, n):
+            return copy.deepcopy(like) if n.id == name else n
+    return Replace().visit(copy.deepcopy(node))
