@@ -5,9 +5,11 @@ each contribution. For an adjoint whose first use (in program order) is a contri
 ``_bx += E`` at the top level of the sweep, this pass deletes the zeros and writes
 ``_bx = srt.first_adjoint(E, x, fresh)``: one allocation and one pass over memory fewer.
 
-Two adjoints must never share memory (a later ``+=`` on one would change the other), so ``E`` is
-used as it is only when it is known to be a new array: arithmetic, or a runtime helper that always
-allocates. Anything else (a name, a user rule's result, ``dy``) is copied.
+Two adjoints must not share memory while either can still change (a later ``+=`` on one would
+change the other), so ``E`` is used as it is only when it is known to be a new array (arithmetic, or
+a runtime helper that always allocates), or when it is another adjoint that, like the new one, is
+never written in place afterwards and is not returned. Anything else (a user rule's result, ``dy``)
+is copied.
 """
 import ast
 import copy
@@ -35,9 +37,9 @@ def fresh(node):
     return False
 
 
-def first_contributions(init, sweep):
+def first_contributions(init, sweep, returned):
     """Rewrite ``init`` (the adjoint initialisations) and ``sweep`` (the statements after them) in
-    place."""
+    place; ``returned``: the names the function returns."""
     starts = {}
     for s in init:
         if (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
@@ -52,13 +54,43 @@ def first_contributions(init, sweep):
                 continue
             like = start.value.args[0]
             value = _replace(stmt.value, name, like)
+            shared = _adjoint_name(stmt.value)
+            unshared = fresh(stmt.value) or (
+                shared is not None and not {name, shared} & (_mutated(sweep[k + 1:]) | returned))
             call = ast.Call(ast.Name("srt.first_adjoint", ast.Load()),
-                            [value, copy.deepcopy(like), ast.Constant(fresh(stmt.value))], [])
+                            [value, copy.deepcopy(like), ast.Constant(unshared)], [])
             new = ast.Assign(targets=[ast.Name(name, ast.Store())], value=call, lineno=0)
             if hasattr(stmt, "sg_origin"):
                 new.sg_origin = stmt.sg_origin
             sweep[k] = new
             init.remove(start)
+
+
+def _adjoint_name(node):
+    """The adjoint ``node`` evaluates to (possibly through ``unbroadcast``), or None."""
+    while isinstance(node, ast.Call) and ast.unparse(node.func) in _PASSING:
+        node = node.args[0]
+    return node.id if isinstance(node, ast.Name) and node.id.startswith("_b") else None
+
+
+def _mutated(stmts):
+    """Names whose arrays ``stmts`` may write in place: ``+=`` and element-write targets, and
+    adjoints reset to zero in place (``srt.zero``)."""
+    names = set()
+    for node in ast.walk(ast.Module(body=list(stmts), type_ignores=[])):
+        targets = []
+        if isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Assign):
+            targets = [t for t in node.targets if isinstance(t, ast.Subscript)]
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "srt.zero":
+            targets = list(node.args)
+        for t in targets:
+            while isinstance(t, ast.Subscript):
+                t = t.value
+            if isinstance(t, ast.Name):
+                names.add(t.id)
+    return names
 
 
 def _names(stmt):

@@ -125,10 +125,6 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
         if v in captured:
             init.append(_parse(f"{captured[v]} = srt.zeros_like({v})"))
 
-    sweep = seeds + rev
-    first_contributions(init, sweep)
-    seeds, rev = sweep[:len(seeds)], sweep[len(seeds):]
-
     grads = []
     for t in targets:
         if gradients_mode and t.name not in active and unconnected != "zero":
@@ -139,6 +135,9 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
             grads.append(captured.get(t.name, f"srt.zeros_like({t.name})"))
     grads_expr = "(" + ", ".join(grads) + (",)" if len(grads) == 1 else ")") if many else grads[0]
     ret = grads_expr if mode != "value_and_grad" else f"{value_expr}, {grads_expr}"
+    sweep = seeds + rev
+    first_contributions(init, sweep, _names([_parse(f"return {ret}")]))
+    seeds, rev = sweep[:len(seeds)], sweep[len(seeds):]
     sections = [(None, prologue), ("forward sweep", fwd + value_stmts),
                 ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
                 ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
