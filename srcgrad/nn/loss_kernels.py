@@ -135,17 +135,24 @@ def categorical_grad_rows(t, x, g, probs, wrt_labels):
                 dot += u * q
             for j in range(x.shape[1]):
                 out[r, j] = g[r] * (out[r, j] - dot) / total
-        else:
+        elif wrt_labels:
             lse = _log_total(x, r, False)
-            if wrt_labels:
-                for j in range(x.shape[1]):
-                    out[r, j] = -g[r] * (x[r, j] - lse)
-                continue
-            mass = 0.0
             for j in range(x.shape[1]):
+                out[r, j] = -g[r] * (x[r, j] - lse)
+        else:
+            # softmax * sum(labels) - labels, with one exp per element (kept in ``out``)
+            top = x[r, 0]
+            for j in range(1, x.shape[1]):
+                top = max(top, x[r, j])
+            total, mass = 0.0, 0.0
+            for j in range(x.shape[1]):
+                e = math.exp(x[r, j] - top)
+                out[r, j] = e
+                total += e
                 mass += t[r, j]
+            scale = g[r] * mass / total
             for j in range(x.shape[1]):
-                out[r, j] = g[r] * (math.exp(x[r, j] - lse) * mass - t[r, j])
+                out[r, j] = scale * out[r, j] - g[r] * t[r, j]
     return out
 
 
@@ -173,14 +180,26 @@ def sparse_grad_rows(labels, x, g, probs):
     out = np.empty(x.shape, x.dtype)
     for r in range(x.shape[0]):
         k = _label(labels, r, x.shape[1])
-        lse = _log_total(x, r, probs)
-        for j in range(x.shape[1]):
-            if probs:
+        if probs:
+            share = math.exp(-_log_total(x, r, True))       # 1 / sum(clip(x[r]))
+            for j in range(x.shape[1]):
                 inside = EPSILON <= x[r, j] <= 1.0 - EPSILON
-                d = math.exp(-lse) if inside else 0.0
+                d = share if inside else 0.0
                 if j == k and inside:
                     d -= 1.0 / x[r, j]
-            else:
-                d = math.exp(x[r, j] - lse) - (1.0 if j == k else 0.0)
-            out[r, j] = g[r] * d
+                out[r, j] = g[r] * d
+            continue
+        # softmax - one_hot(label), with one exp per element (kept in ``out``)
+        top = x[r, 0]
+        for j in range(1, x.shape[1]):
+            top = max(top, x[r, j])
+        total = 0.0
+        for j in range(x.shape[1]):
+            e = math.exp(x[r, j] - top)
+            out[r, j] = e
+            total += e
+        scale = g[r] / total
+        for j in range(x.shape[1]):
+            out[r, j] *= scale
+        out[r, k] -= g[r]
     return out
