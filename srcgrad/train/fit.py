@@ -33,7 +33,7 @@ from {gradient_module} import {gradient_name} as value_and_grad
 '''
 
 _FIXED = {"epochs", "batch_size", "shuffle", "seed", "step", "n", "order", "history", "epoch", "total",
-          "batches", "start", "batch", "value", "grads", "value_and_grad", "progress", "srk", "np",
+          "batches", "start", "stop", "value", "grads", "value_and_grad", "progress", "srk", "np",
           "njit", "objmode", "lr", "momentum", "use_nesterov", "decay", "epsilon", "centered",
           "beta1", "beta2"}
 
@@ -57,7 +57,8 @@ def compile_fit(loss, n_vars, n_data, optimizer):
     hyper = list(optimizer.hyperparameters())
     signature = variables + data + [s for group in slots for s in group] + \
         ["step", "epochs", "batch_size", "shuffle", "seed"] + hyper
-    batch = ", ".join(variables + [f"{d}[batch]" for d in data])
+    gathered = ", ".join(variables + [f"{d}[order[start:stop]]" for d in data])
+    sliced = ", ".join(variables + [f"{d}[start:stop]" for d in data])
     updates = "\n".join(
         "            " + optimizer.kernel_call(v, f"grads[{k}]" if n_vars > 1 else "grads", slots[k],
                                                "step[0]")
@@ -79,8 +80,11 @@ def {name}({", ".join(signature)}):
         total = 0.0
         batches = 0
         for start in range(0, n, batch_size):
-            batch = order[start:start + batch_size]
-            value, grads = value_and_grad({batch})
+            stop = min(start + batch_size, n)
+            if shuffle:
+                value, grads = value_and_grad({gathered})
+            else:           # the rows in order: views, no copies
+                value, grads = value_and_grad({sliced})
             step[0] += 1
 {updates}
             total += value
