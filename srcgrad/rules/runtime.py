@@ -39,6 +39,10 @@ defrule("srt.sum_adjoint", ("c", "like", "axis"), objects=(srt.sum_adjoint,),
         tangents={"c": "srt.sum_adjoint(t, like, axis)"}, c="srt.reduce_sum(g, axis)")
 defrule("srt.mean_adjoint", ("c", "like", "axis"), objects=(srt.mean_adjoint,),
         tangents={"c": "srt.mean_adjoint(t, like, axis)"}, c="srt.mean(g, axis)")
+defrule("srt.spread_sum", ("c", "like"), objects=(srt.spread_sum,),
+        tangents={"c": "srt.spread_sum(t, like)"}, c="srt.reduce_sum(g, None)")
+defrule("srt.spread_mean", ("c", "like"), objects=(srt.spread_mean,),
+        tangents={"c": "srt.spread_mean(t, like)"}, c="srt.mean(g, None)")
 defrule("srt.reshape_like", ("c", "like"), objects=(srt.reshape_like,),
         tangents={"c": "srt.reshape_like(t, like)"}, c="srt.reshape_like(g, like_c)")
 defrule("srt.reverse_cumsum", ("c", "like"), objects=(srt.reverse_cumsum,),

@@ -9,14 +9,15 @@ from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import stop_gradient
-from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint, unbroadcast
+from .reductions import (amax, amin, extreme_adjoint, mean_adjoint, spread_mean, spread_sum,
+                         sum_adjoint, unbroadcast)
 from .tape import extend_tape, new_tape, trip
 
 __all__ = [
     "zeros_like", "ones_like", "zero", "first_adjoint", "unbroadcast", "select", "select_not", "sign",
     "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
-    "sum_adjoint", "mean_adjoint", "amax", "amin", "extreme_adjoint",
+    "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "extend_tape", "trip",
 ]

@@ -328,7 +328,7 @@ def first_adjoint(value, like, fresh):
     return np.array(np.broadcast_to(value, like.shape), dtype=dt)
 
 
-@overload(first_adjoint)
+@overload(first_adjoint, prefer_literal=True)
 def _ov_first_adjoint(value, like, fresh):
     value, like = types.unliteral(value), types.unliteral(like)
     cls = float_class(like)

@@ -293,3 +293,34 @@ def _ov_extreme_adjoint(g, x, y, axis=None):
         out = _share(np.zeros((pre, n, post), cls), xc, yc, gc, pre, n, post, cls)
         return out.reshape(x.shape)
     return impl_axis
+
+
+# -- the adjoint of a full sum or mean, without memory ---------------------------------------------
+def spread_sum(c, like):
+    """``c`` (the cotangent of ``sum(like)``) at every position of ``like``, as a read-only broadcast
+    view: generated code uses it for adjoints that are only read afterwards."""
+    cls = py_float_dtype(like).type
+    return np.broadcast_to(cls(c), np.shape(like)) if isinstance(like, np.ndarray) else cls(c)
+
+
+def spread_mean(c, like):
+    """As :func:`spread_sum`, for ``mean(like)``: ``c / like.size`` everywhere."""
+    return spread_sum(c / np.size(like), like)
+
+
+def _spread_overload(mean):
+    def ov(c, like):
+        c, like = types.unliteral(c), types.unliteral(like)
+        cls = float_class(like)
+        if not is_scalar(c):
+            raise unsupported("spread_mean" if mean else "spread_sum", c, like)
+        if is_scalar(like):
+            return lambda c, like: cls(c)
+        if mean:
+            return lambda c, like: np.broadcast_to(cls(c / like.size), like.shape)
+        return lambda c, like: np.broadcast_to(cls(c), like.shape)
+    return ov
+
+
+overload(spread_sum)(_spread_overload(False))
+overload(spread_mean)(_spread_overload(True))

@@ -10,6 +10,10 @@ change the other), so ``E`` is used as it is only when it is known to be a new a
 a runtime helper that always allocates), or when it is another adjoint that, like the new one, is
 never written in place afterwards and is not returned. Anything else (a user rule's result, ``dy``)
 is copied.
+
+The adjoint of a full ``sum``/``mean`` is one number at every position. When nothing changes the
+adjoint afterwards (no ``+=``, no new binding, not returned), it becomes a read-only broadcast view of
+that number (``srt.spread_sum``) instead of a filled array.
 """
 import ast
 import copy
@@ -54,16 +58,37 @@ def first_contributions(init, sweep, returned):
                 continue
             like = start.value.args[0]
             value = _replace(stmt.value, name, like)
+            later = sweep[k + 1:]
+            read_only = not {name} & (_mutated(later) | _assigned(later) | returned)
             shared = _adjoint_name(stmt.value)
-            unshared = fresh(stmt.value) or (
-                shared is not None and not {name, shared} & (_mutated(sweep[k + 1:]) | returned))
-            call = ast.Call(ast.Name("srt.first_adjoint", ast.Load()),
-                            [value, copy.deepcopy(like), ast.Constant(unshared)], [])
+            if read_only and _full_reduction(value):
+                # only read from here on: the value everywhere, as a broadcast view (no memory)
+                spread = "srt.spread_sum" if ast.unparse(value.func) == "srt.sum_adjoint" \
+                    else "srt.spread_mean"
+                call = ast.Call(ast.Name(spread, ast.Load()), value.args[:2], [])
+            else:
+                unshared = fresh(stmt.value) or (
+                    shared is not None and read_only and shared not in _mutated(later) | returned)
+                call = ast.Call(ast.Name("srt.first_adjoint", ast.Load()),
+                                [value, copy.deepcopy(like), ast.Constant(unshared)], [])
             new = ast.Assign(targets=[ast.Name(name, ast.Store())], value=call, lineno=0)
             if hasattr(stmt, "sg_origin"):
                 new.sg_origin = stmt.sg_origin
             sweep[k] = new
             init.remove(start)
+
+
+def _full_reduction(node):
+    """Whether ``node`` is the adjoint of ``sum``/``mean`` over all elements (a number spread out)."""
+    return (isinstance(node, ast.Call) and ast.unparse(node.func) in ("srt.sum_adjoint", "srt.mean_adjoint")
+            and len(node.args) == 3 and isinstance(node.args[2], ast.Constant)
+            and node.args[2].value is None)
+
+
+def _assigned(stmts):
+    """Names ``stmts`` bind anew (a read-only view must not meet a writable array in one variable)."""
+    return {t.id for node in ast.walk(ast.Module(body=list(stmts), type_ignores=[]))
+            if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
 
 
 def _adjoint_name(node):
