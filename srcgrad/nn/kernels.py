@@ -143,19 +143,27 @@ def _example_rows(g, like):
     return lambda g, like: np.full(1, g)
 
 
+@njit(cache=True, inline="always")
+def exp_row(x, r, out):
+    """``out[r] = exp(x[r] - max(x[r]))``, one exp per element; returns the max and the sum of
+    ``out[r]`` (log-sum-exp is ``max + log(sum)``, softmax is ``out[r] / sum``)."""
+    top = x[r, 0]
+    for j in range(1, x.shape[1]):
+        top = max(top, x[r, j])
+    total = 0.0
+    for j in range(x.shape[1]):
+        e = math.exp(x[r, j] - top)
+        out[r, j] = e
+        total += e
+    return top, total
+
+
 @njit(cache=True)
 def softmax_rows(x, log):
     """softmax (or log_softmax) of each row, through log-sum-exp: finite for any finite logits."""
     out = np.empty_like(x)
     for r in range(x.shape[0]):
-        top = x[r, 0]
-        for j in range(1, x.shape[1]):
-            top = max(top, x[r, j])
-        total = 0.0
-        for j in range(x.shape[1]):
-            e = math.exp(x[r, j] - top)
-            out[r, j] = e
-            total += e
+        top, total = exp_row(x, r, out)
         if log:
             shift = top + math.log(total)
             for j in range(x.shape[1]):

@@ -11,6 +11,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .kernels import exp_row
+
 MSE, MAE, HUBER, BCE, BCE_LOGITS = range(5)
 EPSILON = 1e-7          # Keras's fuzz factor, used to clip probabilities
 
@@ -141,14 +143,9 @@ def categorical_grad_rows(t, x, g, probs, wrt_labels):
                 out[r, j] = -g[r] * (x[r, j] - lse)
         else:
             # softmax * sum(labels) - labels, with one exp per element (kept in ``out``)
-            top = x[r, 0]
-            for j in range(1, x.shape[1]):
-                top = max(top, x[r, j])
-            total, mass = 0.0, 0.0
+            total = exp_row(x, r, out)[1]
+            mass = 0.0
             for j in range(x.shape[1]):
-                e = math.exp(x[r, j] - top)
-                out[r, j] = e
-                total += e
                 mass += t[r, j]
             scale = g[r] * mass / total
             for j in range(x.shape[1]):
@@ -190,15 +187,7 @@ def sparse_grad_rows(labels, x, g, probs):
                 out[r, j] = g[r] * d
             continue
         # softmax - one_hot(label), with one exp per element (kept in ``out``)
-        top = x[r, 0]
-        for j in range(1, x.shape[1]):
-            top = max(top, x[r, j])
-        total = 0.0
-        for j in range(x.shape[1]):
-            e = math.exp(x[r, j] - top)
-            out[r, j] = e
-            total += e
-        scale = g[r] / total
+        scale = g[r] / exp_row(x, r, out)[1]
         for j in range(x.shape[1]):
             out[r, j] *= scale
         out[r, k] -= g[r]
