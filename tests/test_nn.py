@@ -182,3 +182,10 @@ def test_float32_gradients_stay_float32():
         assert got.dtype == np.float32
         expected = numeric_grad(_weighted(ACTIVATIONS[name]), [x.astype(np.float64), w.astype(np.float64)])
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_arguments_from_python_are_one_clear_error():
+    with pytest.raises(srcgrad.ArgumentError, match="softmax cannot be called with"):
+        nn.softmax(3.0)
+    with pytest.raises(srcgrad.ArgumentError, match="relu cannot be called with"):
+        nn.relu("x")

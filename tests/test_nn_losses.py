@@ -221,3 +221,35 @@ def test_losses_inside_user_njit_code():
     ref = np.mean(-special.log_softmax(logits, axis=1)[np.arange(8), labels]) + 0.1 * np.sum(W ** 2)
     assert_close(final, ref, rtol=1e-12)
     assert final < np.log(4)                     # it learned something from the zero start
+
+
+def test_mismatched_labels_and_predictions_are_errors_not_garbage():
+    with pytest.raises(ValueError, match="predictions. shape"):
+        nn.mse(np.ones((3, 3)), np.ones((2, 2)))
+    # fewer dimensions broadcast, as TensorFlow does with one label row (seed 000)
+    assert_close(nn.mse(np.ones(2), np.zeros((3, 2))), np.ones(3), rtol=0)
+    with pytest.raises(ValueError, match="predictions. shape"):
+        nn.softmax_cross_entropy_with_logits(np.ones((2, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="one integer label per example"):
+        nn.sparse_softmax_cross_entropy_with_logits(np.array([1]), np.ones((3, 3)))
+
+    def loss(W, X, y):
+        return np.sum(nn.mse(y, X @ W))
+    with pytest.raises(srcgrad.ArgumentError, match="predictions. shape"):
+        srcgrad.grad(loss)(np.ones((2, 3)), np.ones((4, 2)), np.ones((4, 2)))
+
+
+def broadcast_labels_loss(labels, logits):
+    return np.sum(nn.softmax_cross_entropy_with_logits(labels, logits) * np.arange(1.0, 4.0))
+
+
+def broadcast_labels_ref(labels, logits):
+    return np.sum(softmax_xent_ref(labels, logits) * np.arange(1.0, 4.0))
+
+
+def test_broadcast_labels_get_reduced_gradients():
+    labels, logits = RNG.uniform(size=4), RNG.normal(size=(3, 4))
+    got = srcgrad.grad(broadcast_labels_loss, wrt=(0, 1))(labels, logits)
+    expected = numeric_grad(broadcast_labels_ref, [labels, logits], wrt=(0, 1))
+    assert got[0].shape == (4,)
+    assert_close(got, expected, rtol=1e-6, atol=1e-8)

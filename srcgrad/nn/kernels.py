@@ -120,6 +120,31 @@ def from_rows(rows, like, axis):
     return np.swapaxes(rows.reshape(np.swapaxes(like, a, like.ndim - 1).shape), a, like.ndim - 1)
 
 
+def labels_like(labels, predictions):
+    """``labels`` checked against ``predictions`` (row kernels index both with one loop, so a
+    mismatch must never reach them): the same shape, or fewer dimensions broadcast (a copy), as
+    TensorFlow broadcasts a single label row over a batch."""
+
+
+_SHAPE_MSG = ("srcgrad: labels must have the predictions' shape (or fewer dimensions, which are "
+              "broadcast)")
+
+
+@overload(labels_like)
+def _labels_like(labels, predictions):
+    if not is_array(predictions) or (is_array(labels) and labels.ndim > predictions.ndim):
+        def mismatch(labels, predictions):
+            raise ValueError(_SHAPE_MSG)
+        return mismatch
+    if is_array(labels) and labels.ndim == predictions.ndim:
+        def same(labels, predictions):
+            if labels.shape != predictions.shape:
+                raise ValueError(_SHAPE_MSG)
+            return labels
+        return same
+    return lambda labels, predictions: np.ascontiguousarray(np.broadcast_to(labels, predictions.shape))
+
+
 def per_example(values, like):
     """One value per row of ``like`` (over its last axis): an array of ``like.shape[:-1]``, or a
     number for a single example (a 1-D ``like``), as Keras losses return."""

@@ -162,8 +162,16 @@ def _label(labels, r, n):
 
 
 @njit(cache=True)
+def _check_labels(labels, x):
+    if labels.size != x.shape[0]:
+        raise ValueError("srcgrad: one integer label per example is needed (labels.shape must be "
+                         "the predictions' shape without the class axis)")
+
+
+@njit(cache=True)
 def sparse_value_rows(labels, x, probs):
     """``-log_softmax(x)[label]`` per row; for probabilities, Keras's clip-then-normalise form."""
+    _check_labels(labels, x)
     out = np.empty(x.shape[0], x.dtype)
     for r in range(x.shape[0]):
         k = _label(labels, r, x.shape[1])
@@ -174,6 +182,7 @@ def sparse_value_rows(labels, x, probs):
 
 @njit(cache=True)
 def sparse_grad_rows(labels, x, g, probs):
+    _check_labels(labels, x)
     out = np.empty(x.shape, x.dtype)
     for r in range(x.shape[0]):
         k = _label(labels, r, x.shape[1])

@@ -20,12 +20,14 @@ from .activations import sigmoid
 # -- losses that average a pointwise term over the last axis -------------------------------------------------
 @njit(cache=True)
 def _mean_loss(kind, y_true, y_pred, option):
+    y_true = _k.labels_like(y_true, y_pred)
     rows = _lk.pointwise_mean_rows(kind, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option)
     return _k.per_example(rows, y_pred)
 
 
 @njit(cache=True)
 def _mean_loss_grad(kind, wrt, g, y_true, y_pred, option):
+    y_true = _k.labels_like(y_true, y_pred)
     rows = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
                                    _k.example_rows(g, y_pred))
     return _k.from_rows(rows, y_pred, -1)
@@ -33,6 +35,7 @@ def _mean_loss_grad(kind, wrt, g, y_true, y_pred, option):
 
 @njit(cache=True)
 def _mean_loss_tangent(kind, wrt, t, y_true, y_pred, option):
+    y_true = _k.labels_like(y_true, y_pred)
     unit = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
                                    np.ones(_k.as_rows(y_pred, -1).shape[0]))
     return _k.per_example(_k.rows_dot(unit, _k.as_rows(t, -1)), y_pred)
@@ -102,11 +105,13 @@ sigmoid_cross_entropy_with_logits.defjvp(_sxe_labels_rule, _sxe_logits_rule)
 # -- cross-entropy over classes (the last axis) -------------------------------------------------------------------
 @njit(cache=True)
 def _categorical(labels, x, probs):
+    labels = _k.labels_like(labels, x)
     return _k.per_example(_lk.categorical_value_rows(_k.as_rows(labels, -1), _k.as_rows(x, -1), probs), x)
 
 
 @njit(cache=True)
 def _categorical_grad(g, labels, x, probs, wrt_labels):
+    labels = _k.labels_like(labels, x)
     rows = _lk.categorical_grad_rows(_k.as_rows(labels, -1), _k.as_rows(x, -1),
                                      _k.example_rows(g, x), probs, wrt_labels)
     return _k.from_rows(rows, x, -1)
@@ -114,6 +119,7 @@ def _categorical_grad(g, labels, x, probs, wrt_labels):
 
 @njit(cache=True)
 def _categorical_tangent(t, labels, x, probs, wrt_labels):
+    labels = _k.labels_like(labels, x)
     rows = _k.as_rows(x, -1)
     unit = _lk.categorical_grad_rows(_k.as_rows(labels, -1), rows, np.ones(rows.shape[0]), probs,
                                      wrt_labels)

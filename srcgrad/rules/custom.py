@@ -25,10 +25,13 @@ import os
 import re
 import textwrap
 
+import numpy as np
 from numba import njit
+from numba.core.dispatcher import OmittedArg
+from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
-from ..errors import SrcgradError, UnsupportedError
+from ..errors import ArgumentError, SrcgradError, UnsupportedError
 from ..runtime import custom as namespace
 from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template
 
@@ -38,6 +41,18 @@ class CustomFunction(CPUDispatcher):
 
     Call it from Python, from ``@njit`` code, or inside functions srcgrad differentiates.
     """
+
+    def _compile_for_args(self, *args, **kws):
+        """Called from Python with types the function cannot take: say so in one line."""
+        try:
+            return super()._compile_for_args(*args, **kws)
+        except NumbaError as exc:
+            kinds = ", ".join(f"{type(a).__name__} array of {a.dtype}, ndim {a.ndim}"
+                              if isinstance(a, np.ndarray) else type(a).__name__
+                              for a in args if not isinstance(a, OmittedArg))
+            lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()]
+            reason = next((line for line in lines if line and not line.startswith("Failed in")), "")
+            raise ArgumentError(f"{self.__name__} cannot be called with ({kinds}): {reason}") from None
 
     def defvjp(self, *vjps):
         """Set the reverse-mode rule; usable as a decorator. One function ``vjp(g, ans, *args)``
