@@ -3,7 +3,7 @@
 ``grad(f)`` reads ``f``'s source, writes its adjoint as readable Python, and compiles that with
 Numba in nopython mode. The result runs at native speed from Python and from other ``@njit`` code.
 """
-from .errors import SrcgradError, UnsupportedError, ArgumentError, CompileError
+from .errors import SrcgradError, UnsupportedError, ArgumentError, ShapeError, CompileError
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 from .rules.custom import CustomFunction, custom_jvp, custom_vjp
@@ -14,4 +14,4 @@ __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
            "stop_gradient", "source", "custom_vjp", "custom_jvp", "CustomFunction", "nn", "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
-           "SrcgradError", "UnsupportedError", "ArgumentError", "CompileError"]
+           "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError"]

@@ -19,6 +19,12 @@ class ArgumentError(SrcgradError, TypeError):
     """A srcgrad function was called with arguments of the wrong kind."""
 
 
+class ShapeError(ArgumentError, ValueError):
+    """Arrays whose shapes do not fit together (a seed and the output, labels and predictions).
+
+    Compiled code raises it directly, so a call from Python needs no wrapper to translate it."""
+
+
 class CompileError(SrcgradError):
     """Numba rejected the generated code; the message points at the user's line."""
 

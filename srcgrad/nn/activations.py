@@ -7,15 +7,17 @@ tangent in place of the cotangent (the Jacobian is diagonal), so both rules shar
 """
 import numpy as np
 
-from ..rules.custom import custom_vjp
+from ..rules.custom import custom_vjp, result_like
 from . import kernels as _k
 
 
 def _diagonal(function):
-    """Register ``rule(g, ans, x, ...)`` as both the VJP and the JVP of an elementwise function."""
+    """Register ``rule(g, ans, x, ...)`` as both the VJP and the JVP of a function whose result has
+    the shape of ``x`` (elementwise, or along an axis)."""
     def register(rule):
         function.defvjp(rule)
         function.defjvp(rule)
+        result_like(function, "srt.float_like(x)")
         return rule
     return register
 

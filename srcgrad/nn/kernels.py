@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, vectorize
 from numba.extending import overload
 
+from ..errors import ShapeError
 from ..runtime.adjoint import float_class, is_array
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -126,7 +127,7 @@ def labels_like(labels, predictions):
     TensorFlow broadcasts a single label row over a batch."""
 
 
-_SHAPE_MSG = ("srcgrad: labels must have the predictions' shape (or fewer dimensions, which are "
+_SHAPE_MSG = ("labels must have the predictions' shape (or fewer dimensions, which are "
               "broadcast)")
 
 
@@ -134,12 +135,12 @@ _SHAPE_MSG = ("srcgrad: labels must have the predictions' shape (or fewer dimens
 def _labels_like(labels, predictions):
     if not is_array(predictions) or (is_array(labels) and labels.ndim > predictions.ndim):
         def mismatch(labels, predictions):
-            raise ValueError(_SHAPE_MSG)
+            raise ShapeError(_SHAPE_MSG)
         return mismatch
     if is_array(labels) and labels.ndim == predictions.ndim:
         def same(labels, predictions):
             if labels.shape != predictions.shape:
-                raise ValueError(_SHAPE_MSG)
+                raise ShapeError(_SHAPE_MSG)
             return labels
         return same
     return lambda labels, predictions: np.ascontiguousarray(np.broadcast_to(labels, predictions.shape))

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..errors import ShapeError
 from .kernels import exp_row
 
 MSE, MAE, HUBER, BCE, BCE_LOGITS = range(5)
@@ -157,14 +158,14 @@ def categorical_grad_rows(t, x, g, probs, wrt_labels):
 def _label(labels, r, n):
     k = labels[r]
     if not 0 <= k < n:
-        raise ValueError("srcgrad: a class label is outside [0, number of classes)")
+        raise ShapeError("a class label is outside [0, number of classes)")
     return k
 
 
 @njit(cache=True)
 def _check_labels(labels, x):
     if labels.size != x.shape[0]:
-        raise ValueError("srcgrad: one integer label per example is needed (labels.shape must be "
+        raise ShapeError("one integer label per example is needed (labels.shape must be "
                          "the predictions' shape without the class axis)")
 
 

@@ -11,7 +11,7 @@ cross-entropy, elementwise, is the exception.
 import numpy as np
 from numba import njit
 
-from ..rules.custom import custom_vjp
+from ..rules.custom import custom_vjp, result_like
 from . import kernels as _k
 from . import loss_kernels as _lk
 from .activations import sigmoid
@@ -81,6 +81,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
 for _function, _kind in ((mse, _lk.MSE), (mae, _lk.MAE), (huber, _lk.HUBER),
                         (binary_crossentropy, _lk.BCE)):
     _pointwise_loss(_function, _kind)
+    result_like(_function, "srt.example_like(y_pred)")
 
 
 # -- elementwise: sigmoid cross-entropy with logits ------------------------------------------------------------
@@ -139,6 +140,7 @@ softmax_cross_entropy_with_logits.defvjp(
 softmax_cross_entropy_with_logits.defjvp(
     lambda t, ans, labels, logits: _categorical_tangent(t, labels, logits, False, True),
     lambda t, ans, labels, logits: _categorical_tangent(t, labels, logits, False, False))
+result_like(softmax_cross_entropy_with_logits, "srt.example_like(logits)")
 
 
 @custom_vjp(nondiff_argnums=(2,))
@@ -158,6 +160,7 @@ categorical_crossentropy.defjvp(
         _categorical_tangent(t, y_true, y_pred, not from_logits, True),
     lambda t, ans, y_true, y_pred, from_logits=False:
         _categorical_tangent(t, y_true, y_pred, not from_logits, False))
+result_like(categorical_crossentropy, "srt.example_like(y_pred)")
 
 
 # -- integer labels --------------------------------------------------------------------------------------------
@@ -192,6 +195,7 @@ sparse_softmax_cross_entropy_with_logits.defvjp(
     lambda g, ans, labels, logits: _sparse_grad(g, labels, logits, False))
 sparse_softmax_cross_entropy_with_logits.defjvp(
     lambda t, ans, labels, logits: _sparse_tangent(t, labels, logits, False))
+result_like(sparse_softmax_cross_entropy_with_logits, "srt.example_like(logits)")
 
 
 @custom_vjp(nondiff_argnums=(0, 2))
@@ -205,3 +209,4 @@ sparse_categorical_crossentropy.defvjp(
     lambda g, ans, y_true, y_pred, from_logits=False: _sparse_grad(g, y_true, y_pred, not from_logits))
 sparse_categorical_crossentropy.defjvp(
     lambda t, ans, y_true, y_pred, from_logits=False: _sparse_tangent(t, y_true, y_pred, not from_logits))
+result_like(sparse_categorical_crossentropy, "srt.example_like(y_pred)")

@@ -95,10 +95,10 @@ def _make(fun, nondiff_argnums):
     return dispatcher
 
 
-def _jit(fn):
+def _jit(fn, **options):
     """``njit`` with Numba's disk cache when the function lives in a file (Numba needs one)."""
     source_file = inspect.getsourcefile(fn) or ""
-    return njit(cache=os.path.isfile(source_file))(fn)
+    return njit(cache=os.path.isfile(source_file), **options)(fn)
 
 
 class CustomRule(Rule):
@@ -227,9 +227,20 @@ def fresh_results(function):
             part.__srcgrad_fresh__ = True
 
 
+def result_like(function, template):
+    """Declare a cheap stand-in for ``function``'s result: ``template`` is an expression in its
+    parameter names (e.g. ``"srt.float_like(x)"``, see :mod:`srcgrad.runtime.like`) with the
+    result's type and shape. A gradient that reads the result only for those then skips the call."""
+    function.__srcgrad_rule__.like = _parse_template(template)
+
+
 def _rule_part(fn):
-    """Compile a rule function; srcgrad may inline its source when differentiating it again."""
-    dispatcher = _jit(fn)
+    """Compile a rule function; srcgrad may inline its source when differentiating it again.
+
+    Numba inlines it into each caller (``inline="always"``): a rule is a few operations whose
+    arguments are often broadcast views, and only inlined does LLVM see their constant strides and
+    vectorise the loop (a separately compiled rule runs the same expression about 2x slower)."""
+    dispatcher = _jit(fn, inline="always")
     dispatcher.__srcgrad_inline__ = True
     return dispatcher
 

@@ -28,7 +28,10 @@ for _name, _tmpl in {
     "arccos": "-g / np.sqrt(1.0 - x * x)",
     "arcsinh": "g / np.sqrt(x * x + 1.0)",
 }.items():
-    defrule(f"np.{_name}", ("x",), objects=(getattr(np, _name),), x=_tmpl)
+    # the stand-in for a result read only for its type and shape (abs, negative and square keep
+    # an integer argument's type; the others return floats)
+    like = "x" if _name in ("abs", "absolute", "negative", "square") else "srt.float_like(x)"
+    defrule(f"np.{_name}", ("x",), objects=(getattr(np, _name),), like=like, x=_tmpl)
 
 # --- Binary ufuncs (operands broadcast, so cotangents are reduced back) -----------------------------
 _UB = "srt.unbroadcast"

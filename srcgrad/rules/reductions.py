@@ -10,10 +10,10 @@ from .registry import defrule
 _EXTREME_TANGENT = "srt.reduce_sum(srt.extreme_adjoint(srt.ones_like(y), x, y, axis) * t, axis)"
 
 defrule("np.sum", ("x", "axis"), objects=(np.sum, builtins.sum), defaults={"axis": None},
-        tangents={"x": "srt.reduce_sum(t, axis)"},
+        tangents={"x": "srt.reduce_sum(t, axis)"}, like="srt.sum_like(x, axis)",
         x="srt.sum_adjoint(g, like_x, axis)")
 defrule("np.mean", ("x", "axis"), objects=(np.mean,), emit="srt.mean", defaults={"axis": None},
-        always_pass=("axis",), tangents={"x": "srt.mean(t, axis)"},
+        always_pass=("axis",), tangents={"x": "srt.mean(t, axis)"}, like="srt.mean_like(x, axis)",
         x="srt.mean_adjoint(g, like_x, axis)")
 # Ties share the cotangent equally, as TensorFlow's reduce_max gradient does.
 defrule("np.max", ("x", "axis"), objects=(np.max, np.amax), emit="srt.amax", defaults={"axis": None},

@@ -5,7 +5,8 @@ A rule says how to call the primitive in generated code and, for each differenti
 names, ``g`` (the cotangent of the output) and ``y`` (the output itself, so tanh can reuse
 ``1 - y*y``). ``like_x`` stands for "something shaped like x" (the adjoint being accumulated): rules
 that need only an operand's shape, such as ``unbroadcast``, use it so the reverse sweep never has to
-keep that operand's value. Templates are parsed once and spliced into generated code with names substituted, so
+keep that operand's value. ``like=`` names a cheap stand-in with the result's type and shape (see
+:mod:`srcgrad.runtime.like`), used when a gradient reads the result only for those. Templates are parsed once and spliced into generated code with names substituted, so
 a rule reads like the math (Tangent's idea) and adding an op is one ``defrule`` call.
 """
 import ast
@@ -25,6 +26,7 @@ class Rule:
     differentiable: bool = True    # False: output never carries a derivative (shape, argmax, ...)
     always_pass: tuple = ()        # parameters emitted even when left at their default
     tangents: dict = field(default_factory=dict)   # parameter -> forward-mode template (in ``t``)
+    like: object = None            # template of a stand-in with the result's type and shape, or None
 
     aliases = {}                   # template name -> parameter (custom rules name arguments by position)
 
@@ -83,13 +85,15 @@ def _elementwise_tangent(template):
 
 
 def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), tangents=None,
-            **adjoints):
+            like=None, **adjoints):
     """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text;
-    ``tangents`` (only for primitives that are not elementwise) maps parameter -> forward term."""
+    ``tangents`` (only for primitives that are not elementwise) maps parameter -> forward term;
+    ``like`` is the template of a stand-in with the result's type and shape."""
     rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
                 adjoints={p: _parse_template(t) for p, t in adjoints.items()},
                 always_pass=tuple(always_pass),
-                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()})
+                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()},
+                like=_parse_template(like) if like else None)
     RULES[key] = rule
     for obj in objects:
         _BY_OBJECT[id(obj)] = rule
@@ -144,5 +148,6 @@ def fingerprint():
         r = RULES[key]
         adj = ";".join(f"{p}={ast.unparse(t)}/{ast.unparse(r.tangent(p))}"
                        for p, t in sorted(r.adjoints.items()))
-        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}")
+        like = ast.unparse(r.like) if r.like is not None else ""
+        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}")
     return "\n".join(parts)

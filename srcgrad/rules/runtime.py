@@ -16,7 +16,8 @@ for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np
     _OBJECTS.append(_helper)
 
 # --- no derivative --------------------------------------------------------------------------------------
-for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape"):
+for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "float_like",
+              "sum_like", "mean_like", "example_like"):
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
 
 # --- identities --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ generated code picks scalar or array code when Numba types the call, and works i
 """
 from .adjoint import (check_float, first_adjoint, ones_like, seed, seed_at, select, sign, snapshot,
                       zero, zeros_like)
+from .like import example_like, float_like, mean_like, sum_like
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
@@ -19,5 +20,5 @@ __all__ = [
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
-    "new_tape", "extend_tape", "trip",
+    "new_tape", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
 ]

@@ -18,6 +18,8 @@ from numba.extending import overload, register_jitable
 from numba.np.numpy_support import as_dtype
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from ..errors import ShapeError
+
 INT_MSG = "srcgrad: cannot differentiate with respect to an integer or boolean argument"
 
 
@@ -90,7 +92,7 @@ def _rows(osh, src):
     step, rows = 1, 1
     for d in range(n - 1, -1, -1):
         if src[d] != osh[d] and src[d] != 1:
-            raise ValueError("srcgrad: operands could not be broadcast together")
+            raise ShapeError("operands could not be broadcast together")
         st[d] = step if src[d] != 1 else 0
         step *= src[d]
         rows *= osh[d] if d < n - 1 else 1
@@ -266,7 +268,7 @@ def _ov_snapshot(v):
     raise unsupported("snapshot", v)
 
 
-_SEED_MSG = "srcgrad: dy must have the shape of the function's output"
+_SEED_MSG = "dy must have the shape of the function's output"
 
 
 def seed(dy, y):
@@ -275,7 +277,7 @@ def seed(dy, y):
     As with TensorFlow's ``grad_ys``, no broadcasting: a mismatch is the caller's mistake.
     """
     if np.shape(dy) != np.shape(y):
-        raise ValueError(_SEED_MSG)
+        raise ShapeError(_SEED_MSG)
     dt = py_float_dtype(dy)
     if not isinstance(y, np.ndarray):
         return dt.type(dy)
@@ -296,7 +298,7 @@ def _ov_seed(dy, y):
 
     def impl(dy, y):
         if dy.shape != y.shape:
-            raise ValueError(_SEED_MSG)
+            raise ShapeError(_SEED_MSG)
         out = np.empty(y.shape, cls)
         out.reshape(-1)[:] = _flat(dy)
         return out

@@ -12,6 +12,7 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
+from ..errors import ShapeError
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
 
@@ -210,7 +211,7 @@ def _outer_impl(name, g, x, other, first):
 @register_jitable
 def _one(r):
     if r.size != 1:
-        raise ValueError("srcgrad.outer_adjoint: cotangent shape mismatch")
+        raise ShapeError("cotangent shape mismatch")
     return r[0]
 
 

@@ -17,6 +17,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from ..errors import ShapeError
 from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
                       py_float_dtype, scalar_cases, unsupported)
 
@@ -89,7 +90,7 @@ def _blocks(shape, axis):
     nd = len(shape)
     ax = axis + nd if axis < 0 else axis
     if ax < 0 or ax >= nd:
-        raise ValueError("srcgrad: axis out of bounds")
+        raise ShapeError("axis out of bounds")
     pre, post = 1, 1
     for d in range(nd):
         if d < ax:
@@ -119,7 +120,7 @@ def _ov_item(v):
 
     def impl(v):
         if v.size != 1:
-            raise ValueError("srcgrad: expected a scalar adjoint for a full reduction")
+            raise ShapeError("expected a scalar adjoint for a full reduction")
         return v.flat[0]
     return impl
 
@@ -210,7 +211,7 @@ def _extreme_impl(name, x, axis, is_max):
     def impl_axis(x, axis=None):
         ax, pre, n, post = _blocks(x.shape, axis)
         if n == 0:
-            raise ValueError("srcgrad: zero-size array to reduction operation with no identity")
+            raise ShapeError("zero-size array to reduction operation with no identity")
         xc = np.ascontiguousarray(x).reshape((pre, n, post))
         out = xc[:, 0, :].copy()
         for p in range(pre):

@@ -16,6 +16,7 @@ from ..front.normalize import normalize
 from . import targets as targets_
 from .accumulate import first_contributions
 from .reverse import Reverse, adjoint_name, marker
+from .shape_only import skip_unread_results
 from .tape import Tapes, drop_dead_bookkeeping, prune
 
 MODES = ("grad", "value_and_grad", "vjp", "gradients")
@@ -142,6 +143,7 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                 ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
                 ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
     everything = [s for _, stmts in sections for s in stmts]
+    skip_unread_results(fwd, everything)
     kept = drop_dead_bookkeeping(everything)
     kept_ids = {id(s) for s in kept}
     sections = [(t, [s for s in stmts if id(s) in kept_ids]) for t, stmts in sections]

@@ -1,0 +1,106 @@
+"""Skip forward work whose result the gradient reads only for its type and shape.
+
+``grad(f)`` returns no value of ``f``, yet the forward sweep as first built computes all of it: for
+``sum(relu(x))`` the relu array and its sum, for a mean cross-entropy every example's loss (an ``exp``
+per element, which the loss's gradient computes again). What the reverse sweep takes from these
+values is only what the adjoints are shaped like: ``first_adjoint(.., like, ..)``,
+``spread_sum(c, like)``, the seed ``ones_like(y)``, and the ``ans`` of a rule that never reads it.
+
+This pass finds forward assignments ``v = call(...)`` whose every read is in such a position and
+whose rule names a stand-in (``like=``): the call is replaced by the stand-in, which has the same type
+and shape and costs at most one small allocation (:mod:`srcgrad.runtime.like`). Replacing one value
+can leave its operands read only for their shape too, so the pass repeats until nothing changes.
+A value read anywhere else (returned by ``value_and_grad``, saved on a tape, used by a rule) keeps its
+call, so the pass never changes a result.
+"""
+import ast
+import dis
+import functools
+from collections import Counter
+
+from ..rules.registry import RULES
+from ..runtime import custom as namespace
+from .reverse import fold, substitute
+
+
+@functools.cache
+def _shape_arguments():
+    """Runtime helpers that take an argument only for its type and shape (their rules name it
+    ``like``), and the position of that argument."""
+    positions = {rule.emit: {rule.params.index("like")} for rule in RULES.values()
+                 if rule.emit.startswith("srt.") and "like" in rule.params}
+    positions.update({"srt.zeros_like": {0}, "srt.ones_like": {0}, "srt.seed_at": {2},
+                      "srt.float_like": {0}, "srt.sum_like": {0}, "srt.mean_like": {0},
+                      "srt.example_like": {0}})
+    return positions
+
+
+def skip_unread_results(forward, everything):
+    """Replace, in place, the calls of ``forward`` (top-level forward statements) whose results
+    ``everything`` (the whole function) reads only for their type and shape."""
+    while True:
+        reads, definitions = Counter(), Counter()
+        for stmt in everything:
+            _count(stmt, False, reads, definitions)
+        replaced = False
+        for stmt in forward:
+            rule = getattr(stmt, "sg_rule", None)
+            if (getattr(stmt, "sg_kind", None) != "op" or rule is None or rule.like is None
+                    or not isinstance(stmt, ast.Assign) or not isinstance(stmt.targets[0], ast.Name)
+                    or getattr(stmt, "sg_stand_in", False)):
+                continue
+            name = stmt.targets[0].id
+            if definitions[name] == 1 and reads[name] == 0:
+                stmt.value = fold(substitute(rule.like, rule.bindings(stmt.sg_args, None, None)))
+                stmt.sg_stand_in = True
+                replaced = True
+        if not replaced:
+            return
+
+
+def _count(node, shape, reads, definitions):
+    """Count reads of each name outside type-and-shape positions, and each name's bindings."""
+    if isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load):
+            if not shape:
+                reads[node.id] += 1
+        else:
+            definitions[node.id] += 1
+        return
+    if isinstance(node, ast.Call):
+        positions, names = _shape_positions(node)
+        _count(node.func, shape, reads, definitions)
+        for k, arg in enumerate(node.args):
+            _count(arg, shape or k in positions, reads, definitions)
+        for kw in node.keywords:
+            _count(kw.value, shape or kw.arg in names, reads, definitions)
+        return
+    for child in ast.iter_child_nodes(node):
+        _count(child, shape, reads, definitions)
+
+
+def _shape_positions(call):
+    """Argument positions (and keyword names) of ``call`` whose values are never read."""
+    name = ast.unparse(call.func)
+    if name in _shape_arguments():
+        return _shape_arguments()[name], set()
+    if name.startswith("sgc."):
+        fn = getattr(getattr(namespace, name[4:], None), "py_func", None)
+        if fn is not None:
+            unread = _unread_parameters(fn)
+            params = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+            return {k for k, p in enumerate(params) if p in unread}, unread
+    return set(), set()
+
+
+def _unread_parameters(fn):
+    """Parameters of a compiled rule function that its code never mentions (``ans`` of a rule
+    that recomputes what it needs), read from the bytecode."""
+    code = fn.__code__
+    params = set(code.co_varnames[:code.co_argcount])
+    mentioned = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname.startswith(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF",
+                                  "LOAD_CLOSURE", "MAKE_CELL")):
+            mentioned.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    return params - mentioned - set(code.co_cellvars)

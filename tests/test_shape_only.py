@@ -1,0 +1,122 @@
+"""Forward work a gradient reads only for its type and shape is skipped (transform/shape_only.py).
+
+Each case checks two things: what the generated source calls (the skipped primal must be gone, a
+primal whose value is needed must stay), and that the gradient still matches finite differences or
+a closed form, so skipping can never change an answer.
+"""
+import re
+
+import numpy as np
+import pytest
+from scipy import special
+
+import srcgrad
+from srcgrad import nn
+from conftest import assert_close, build_grad, build_value_and_grad, numeric_grad
+
+
+def _calls(g, function):
+    """How often the generated source calls ``function``'s compiled primal."""
+    key = function.__srcgrad_rule__.key
+    return len(re.findall(rf"sgc\.{key}\(", srcgrad.source(g)))
+
+
+def sum_relu(x):
+    return np.sum(nn.relu(x))
+
+
+def sum_sigmoid(x):
+    return np.sum(nn.sigmoid(x))
+
+
+def mean_xent(logits, labels):
+    return np.mean(nn.softmax_cross_entropy_with_logits(labels, logits))
+
+
+def sum_sin_cols(x):
+    return np.sum(np.mean(np.sin(x), axis=0))
+
+
+def sparse_xent(logits, labels):
+    return np.sum(nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+
+def test_grad_of_sum_relu_skips_the_forward_relu():
+    g = build_grad(sum_relu)
+    assert _calls(g, nn.relu) == 0
+    x = np.array([-2.0, -0.5, 0.0, 0.25, 3.0])
+    assert_close(g(x), (x > 0).astype(float), rtol=0)
+
+
+def test_value_and_grad_keeps_the_forward_it_returns():
+    vg = build_value_and_grad(sum_relu)
+    assert _calls(vg, nn.relu) == 1
+    x = np.array([-2.0, 0.5, 3.0])
+    value, grad = vg(x)
+    assert_close(value, 3.5, rtol=1e-15)
+    assert_close(grad, [0.0, 1.0, 1.0], rtol=0)
+
+
+def test_a_rule_that_reads_the_output_keeps_the_forward():
+    g = build_grad(sum_sigmoid)
+    assert _calls(g, nn.sigmoid) == 1          # its VJP is g * (ans - ans**2)
+    x = np.linspace(-4.0, 4.0, 9)
+    s = special.expit(x)
+    assert_close(g(x), s * (1 - s), rtol=1e-14)
+
+
+def test_mean_cross_entropy_gradient_skips_the_loss_and_is_right():
+    g = build_grad(mean_xent)
+    assert _calls(g, nn.softmax_cross_entropy_with_logits) == 0
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(6, 4)), np.eye(4)[rng.integers(0, 4, 6)]
+    closed = (special.softmax(logits, axis=1) - labels) / 6
+    assert_close(g(logits, labels), closed, rtol=1e-13)
+    assert_close(g(logits, labels), numeric_grad(mean_xent, (logits, labels)), rtol=1e-6)
+
+
+def test_float32_keeps_its_dtype_when_the_forward_is_skipped():
+    g = build_grad(mean_xent)
+    logits = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
+    labels = np.eye(5, dtype=np.float32)[[0, 2, 4]]
+    out = g(logits, labels)
+    assert out.dtype == np.float32
+    assert_close(out, (special.softmax(logits.astype(float), axis=1) - labels) / 3, rtol=1e-5)
+
+
+def test_shape_errors_still_raise_when_the_forward_is_skipped():
+    g = build_grad(mean_xent)
+    with pytest.raises(srcgrad.ShapeError, match="predictions' shape"):
+        g(np.ones((3, 4)), np.ones((2, 4)))
+    gs = build_grad(sparse_xent)
+    assert _calls(gs, nn.sparse_softmax_cross_entropy_with_logits) == 0
+    with pytest.raises(srcgrad.ShapeError, match="class label"):
+        gs(np.ones((2, 3)), np.array([0, 3]))
+
+
+def test_a_reduction_along_an_axis_is_still_computed_and_right():
+    g = build_grad(sum_sin_cols)
+    x = np.random.default_rng(2).normal(size=(4, 3))
+    assert_close(g(x), np.cos(x) / 4, rtol=1e-14)
+
+
+@pytest.mark.parametrize("x", [0.7, -1.2])
+def test_scalars(x):
+    assert_close(build_grad(sum_relu)(x), float(x > 0), rtol=0)
+    assert_close(build_grad(sum_sin_scalar)(x), np.cos(x), rtol=1e-15)
+
+
+def sum_sin_scalar(x):
+    return np.sum(np.sin(x))
+
+
+def softplus_total(x):
+    return np.sum(nn.softplus(x))
+
+
+def test_second_derivatives_through_skipped_forward_values():
+    # the inner gradient's forward is a stand-in; the Hessian of sum(softplus) is diag(sigmoid')
+    h = srcgrad.hessian(softplus_total)
+    x = np.array([-1.5, 0.0, 2.0])
+    s = special.expit(x)
+    assert_close(h(x), np.diag(s * (1 - s)), rtol=1e-12)
