@@ -107,18 +107,46 @@ def silu(x):
 
 
 # -- rows: an axis moved last, viewed as (rows, n) ---------------------------------------------------------
-@njit(cache=True)
 def as_rows(x, axis):
     """``x`` with ``axis`` moved last, as a C-contiguous ``(rows, n)`` array (a view if it can be)."""
     moved = np.ascontiguousarray(np.swapaxes(x, axis % x.ndim, x.ndim - 1))
     return moved.reshape((-1, moved.shape[-1]))
 
 
-@njit(cache=True)
 def from_rows(rows, like, axis):
     """The inverse of :func:`as_rows`: rows back in the layout of ``like``."""
     a = axis % like.ndim
     return np.swapaxes(rows.reshape(np.swapaxes(like, a, like.ndim - 1).shape), a, like.ndim - 1)
+
+
+def _is_last(axis, ndim):
+    """Whether ``axis`` is known at compile time to be the last one (a literal, or a default)."""
+    value = getattr(axis, "literal_value", getattr(axis, "value", None))
+    return isinstance(value, int) and value % max(ndim, 1) == ndim - 1
+
+
+# The last axis (every loss, softmax by default) needs no np.swapaxes, whose implementation takes
+# seconds to compile; other axes go through it.
+@overload(as_rows, prefer_literal=True)
+def _ov_as_rows(x, axis):
+    if is_array(x) and _is_last(axis, x.ndim):
+        return lambda x, axis: np.ascontiguousarray(x).reshape((-1, x.shape[-1]))
+
+    def moved(x, axis):
+        m = np.ascontiguousarray(np.swapaxes(x, axis % x.ndim, x.ndim - 1))
+        return m.reshape((-1, m.shape[-1]))
+    return moved
+
+
+@overload(from_rows, prefer_literal=True)
+def _ov_from_rows(rows, like, axis):
+    if is_array(like) and _is_last(axis, like.ndim):
+        return lambda rows, like, axis: rows.reshape(like.shape)
+
+    def back(rows, like, axis):
+        a = axis % like.ndim
+        return np.swapaxes(rows.reshape(np.swapaxes(like, a, like.ndim - 1).shape), a, like.ndim - 1)
+    return back
 
 
 def labels_like(labels, predictions):

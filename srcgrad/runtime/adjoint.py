@@ -299,9 +299,7 @@ def _ov_seed(dy, y):
     def impl(dy, y):
         if dy.shape != y.shape:
             raise ShapeError(_SEED_MSG)
-        out = np.empty(y.shape, cls)
-        out.reshape(-1)[:] = _flat(dy)
-        return out
+        return _flat(dy).astype(cls).reshape(y.shape)      # astype always copies
     return impl
 
 
@@ -338,12 +336,11 @@ def _ov_first_adjoint(value, like, fresh):
         return lambda value, like, fresh: cls(value)
     if not is_array(like) or not (is_array(value) or is_scalar(value)):
         raise unsupported("first_adjoint", value, like)
-    if is_scalar(value) or value.ndim != like.ndim:
-        def spread(value, like, fresh):
-            out = np.empty(like.shape, cls)
-            out[...] = value
-            return out
-        return spread
+    # (no slice assignment ``out[...] = value``: its error path takes seconds to compile)
+    if is_scalar(value):
+        return lambda value, like, fresh: np.full(like.shape, cls(value))
+    if value.ndim != like.ndim:
+        return lambda value, like, fresh: np.broadcast_to(value, like.shape).astype(cls)
     if getattr(fresh, "literal_value", False) and value.dtype == float_type(like):
         return lambda value, like, fresh: value
     return lambda value, like, fresh: value.astype(cls)       # astype always copies
