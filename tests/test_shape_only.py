@@ -57,12 +57,38 @@ def test_value_and_grad_keeps_the_forward_it_returns():
     assert_close(grad, [0.0, 1.0, 1.0], rtol=0)
 
 
-def test_a_rule_that_reads_the_output_keeps_the_forward():
+def weighted_sigmoid(x, w):
+    return np.sum(nn.sigmoid(x) * w)
+
+
+def sum_tanh(x):
+    return np.sum(np.tanh(x))
+
+
+def test_a_rule_that_reads_the_output_recomputes_when_nothing_else_needs_it():
+    # sigmoid's rule reads ans; with ans needed by nothing else, the rule's recompute form runs
+    # instead (one fused loop) and the forward call goes
     g = build_grad(sum_sigmoid)
-    assert _calls(g, nn.sigmoid) == 1          # its VJP is g * (ans - ans**2)
+    assert _calls(g, nn.sigmoid) == 0 and "_rvjp0(" in srcgrad.source(g)
     x = np.linspace(-4.0, 4.0, 9)
     s = special.expit(x)
     assert_close(g(x), s * (1 - s), rtol=1e-14)
+    gt = build_grad(sum_tanh)
+    assert "= np.tanh(" not in srcgrad.source(gt) and "srt.tanh_slope(x)" in srcgrad.source(gt)
+    assert_close(gt(x), 1 - np.tanh(x) ** 2, rtol=1e-14)
+
+
+def test_a_rule_keeps_reading_the_output_when_it_is_needed_anyway():
+    g = build_grad(weighted_sigmoid, wrt=(0, 1))
+    assert _calls(g, nn.sigmoid) == 1 and "_rvjp0(" not in srcgrad.source(g)
+    x, w = np.linspace(-3.0, 3.0, 7), np.linspace(0.5, 2.0, 7)
+    s = special.expit(x)
+    gx, gw = g(x, w)
+    assert_close(gx, w * s * (1 - s), rtol=1e-14)
+    assert_close(gw, s, rtol=1e-15)
+    value, _ = build_value_and_grad(sum_sigmoid)(x)
+    assert_close(value, np.sum(s), rtol=1e-14)
+    assert _calls(build_value_and_grad(sum_sigmoid), nn.sigmoid) == 1
 
 
 def test_mean_cross_entropy_gradient_skips_the_loss_and_is_right():
@@ -114,9 +140,11 @@ def softplus_total(x):
     return np.sum(nn.softplus(x))
 
 
-def test_second_derivatives_through_skipped_forward_values():
-    # the inner gradient's forward is a stand-in; the Hessian of sum(softplus) is diag(sigmoid')
-    h = srcgrad.hessian(softplus_total)
+def test_second_derivatives_through_skipped_forward_values_and_recompute_forms():
+    # the inner gradients' forwards are stand-ins and their rules the recompute forms
     x = np.array([-1.5, 0.0, 2.0])
-    s = special.expit(x)
-    assert_close(h(x), np.diag(s * (1 - s)), rtol=1e-12)
+    s, t = special.expit(x), np.tanh(x)
+    assert_close(srcgrad.hessian(softplus_total)(x), np.diag(s * (1 - s)), rtol=1e-12)
+    assert_close(srcgrad.hessian(sum_sigmoid)(x), np.diag(s * (1 - s) * (1 - 2 * s)), rtol=1e-12,
+                 atol=1e-15)
+    assert_close(srcgrad.hessian(sum_tanh)(x), np.diag(-2 * t * (1 - t * t)), rtol=1e-12, atol=1e-15)

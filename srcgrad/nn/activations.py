@@ -7,7 +7,10 @@ tangent in place of the cotangent (the Jacobian is diagonal), so both rules shar
 """
 import numpy as np
 
-from ..rules.custom import custom_vjp, result_like
+from ..rules.custom import custom_vjp, recompute_vjp, result_like
+from ..rules.registry import defrule
+from ..runtime import custom as _namespace
+from ..runtime.slopes import tanh_slope
 from . import kernels as _k
 
 
@@ -33,6 +36,20 @@ def _sigmoid_rule(g, ans, x):
     return g * (ans - ans * ans)
 
 
+# sigmoid's recompute form calls the slope kernel, which fuses into the rule's loop; the kernel's own
+# rule lets that form be differentiated again: d/dx s'(x) = s'(x) (1 - 2 s(x)) = -s'(x) tanh(x / 2)
+_namespace.sigmoid_slope = _k.sigmoid_slope
+defrule("nn.sigmoid_slope", ("x",), objects=(_k.sigmoid_slope,), emit="sgc.sigmoid_slope",
+        like="srt.float_like(x)", x="-g * sgc.sigmoid_slope(x) * np.tanh(0.5 * x)")
+
+
+def _sigmoid_recompute(g, ans, x):
+    return g * _k.sigmoid_slope(x)
+
+
+recompute_vjp(sigmoid, _sigmoid_recompute)
+
+
 @custom_vjp
 def tanh(x):
     """Hyperbolic tangent."""
@@ -42,6 +59,13 @@ def tanh(x):
 @_diagonal(tanh)
 def _tanh_rule(g, ans, x):
     return g - g * ans * ans
+
+
+def _tanh_recompute(g, ans, x):
+    return g * tanh_slope(x)
+
+
+recompute_vjp(tanh, _tanh_recompute)
 
 
 @custom_vjp

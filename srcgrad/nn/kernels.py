@@ -14,24 +14,14 @@ from numba import njit, vectorize
 from numba.extending import overload
 
 from ..errors import ShapeError
-from ..runtime.adjoint import float_class, is_array
+from ..runtime.adjoint import is_array
+from ..runtime.slopes import as_float
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_HALF = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
 _GELU_C = 0.7978845608028654          # sqrt(2 / pi)
-
-
-def as_float(like, value):
-    """``value`` as the float type of ``like`` (float64 for integers)."""
-    return value
-
-
-@overload(as_float)
-def _as_float(like, value):
-    cls = float_class(like)
-    return lambda like, value: cls(value)
 
 
 # -- elementwise --------------------------------------------------------------------------------------
@@ -41,6 +31,13 @@ def sigmoid(x):
         return as_float(x, 1.0 / (1.0 + math.exp(-x)))
     e = math.exp(x)
     return as_float(x, e / (1.0 + e))
+
+
+@vectorize(cache=True)
+def sigmoid_slope(x):
+    """``sigmoid(x) * (1 - sigmoid(x))`` from ``x`` alone (one exp)."""
+    s = sigmoid(x)
+    return as_float(x, s - s * s)
 
 
 @vectorize(cache=True)

@@ -19,6 +19,7 @@ so its transpose is srcgrad's own VJP of ``jvp_k`` with respect to ``t``. A func
 reverse rule cannot be differentiated in forward mode (a VJP does not give a JVP); that raises.
 """
 import ast
+import dis
 import hashlib
 import inspect
 import os
@@ -117,6 +118,7 @@ class CustomRule(Rule):
         self.diff_params = [p for k, p in enumerate(params) if k not in nondiff_argnums]
         self.nondiff_argnums = nondiff_argnums
         self.vjp, self.vjps, self.jvps = None, None, None
+        self.recompute = None          # per-argument VJPs that do not read ``ans`` (see recompute_vjp)
         self.transposes = {}
         # templates name arguments by position, so a user's parameter called g or y cannot clash
         self.aliases = {f"_sg_arg{k}": p for k, p in enumerate(params)}
@@ -157,7 +159,7 @@ class CustomRule(Rule):
 
     def publish(self):
         """Name the compiled pieces under a key that changes with any of their sources."""
-        parts = [self.vjp] + (self.vjps or []) + (self.jvps or [])
+        parts = [self.vjp] + (self.vjps or []) + (self.jvps or []) + (self.recompute or [])
         functions = [self.py_func] + [getattr(d, "py_func", None) for d in parts]
         stem = re.sub(r"\W+", "_", self.py_func.__qualname__.replace("<locals>", "")).strip("_")
         digest = _digest([f for f in functions if f is not None], self.nondiff_argnums)
@@ -167,7 +169,7 @@ class CustomRule(Rule):
         setattr(namespace, self.key, self.dispatcher)
         if self.vjp is not None:
             setattr(namespace, f"{self.key}_vjp", self.vjp)
-        for kind, fns in (("vjp", self.vjps), ("jvp", self.jvps)):
+        for kind, fns in (("vjp", self.vjps), ("jvp", self.jvps), ("rvjp", self.recompute)):
             for k, fn in enumerate(fns or []):
                 if fn is not None:
                     setattr(namespace, f"{self.key}_{kind}{k}", fn)
@@ -197,6 +199,13 @@ class CustomRule(Rule):
                                    "define one with defvjp or defjvp")
         return _parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
 
+    def recompute_template(self, param):
+        k = self.diff_params.index(param)
+        if self.vjps is None or not self.recompute or self.recompute[k] is None:
+            return None
+        return _parse_template(f"srt.unbroadcast(sgc.{self.key}_rvjp{k}(g, y, {self._args()}), "
+                               f"like_{self._alias(param)})")
+
     def tangent(self, param):
         k = self.diff_params.index(param)
         if self.jvps is None:
@@ -222,7 +231,7 @@ def fresh_results(function):
     """Declare that every reverse rule of ``function`` returns new arrays (never one of its
     arguments), so generated code may keep the result as an adjoint without copying it."""
     rule = function.__srcgrad_rule__
-    for part in [rule.vjp] + (rule.vjps or []):
+    for part in [rule.vjp] + (rule.vjps or []) + (rule.recompute or []):
         if part is not None:
             part.__srcgrad_fresh__ = True
 
@@ -234,13 +243,25 @@ def result_like(function, template):
     function.__srcgrad_rule__.like = _parse_template(template)
 
 
+def recompute_vjp(function, *vjps):
+    """Give ``function`` a second reverse rule per argument, ``vjp(g, ans, *args)`` like the first
+    but never reading ``ans``: a gradient that needs the output only for this rule then skips the
+    forward call and recomputes inside the (fused) rule, as a hand-written gradient would."""
+    rule = function.__srcgrad_rule__
+    rule.recompute = rule._per_argument(vjps, "recompute_vjp")
+    rule.publish()
+
+
 def _rule_part(fn):
     """Compile a rule function; srcgrad may inline its source when differentiating it again.
 
-    Numba inlines it into each caller (``inline="always"``): a rule is a few operations whose
-    arguments are often broadcast views, and only inlined does LLVM see their constant strides and
-    vectorise the loop (a separately compiled rule runs the same expression about 2x slower)."""
-    dispatcher = _jit(fn, inline="always")
+    A rule made only of operators (``g * (x > 0)``) is inlined into each caller by Numba
+    (``inline="always"``): its arguments are often broadcast views, and only inlined does LLVM see
+    their zero strides and vectorise the loop. A rule that calls functions is compiled on its own,
+    because inlined, Numba no longer fuses a ufunc call into the surrounding array expression (one
+    more temporary array), and big kernels would be compiled again in every caller."""
+    calls = any(ins.opname.startswith(("CALL", "PRECALL")) for ins in dis.get_instructions(fn))
+    dispatcher = _jit(fn) if calls else _jit(fn, inline="always")
     dispatcher.__srcgrad_inline__ = True
     return dispatcher
 

@@ -4,6 +4,10 @@ import numpy as np
 from .registry import defnondiff, defrule
 
 # --- Unary ufuncs -----------------------------------------------------------------------------------
+# Templates that read the output y have a form that recomputes from x in the same fused loop, used
+# when nothing else needs y (then the forward call is skipped: see transform/shape_only.py).
+_RECOMPUTE = {"exp": "g * np.exp(x)", "expm1": "g * np.exp(x)", "sqrt": "g / (2.0 * np.sqrt(x))",
+              "tanh": "g * srt.tanh_slope(x)"}
 for _name, _tmpl in {
     "exp": "g * y",
     "log": "g / x",
@@ -31,7 +35,9 @@ for _name, _tmpl in {
     # the stand-in for a result read only for its type and shape (abs, negative and square keep
     # an integer argument's type; the others return floats)
     like = "x" if _name in ("abs", "absolute", "negative", "square") else "srt.float_like(x)"
-    defrule(f"np.{_name}", ("x",), objects=(getattr(np, _name),), like=like, x=_tmpl)
+    again = {"x": _RECOMPUTE[_name]} if _name in _RECOMPUTE else None
+    defrule(f"np.{_name}", ("x",), objects=(getattr(np, _name),), like=like, recompute=again,
+            x=_tmpl)
 
 # --- Binary ufuncs (operands broadcast, so cotangents are reduced back) -----------------------------
 _UB = "srt.unbroadcast"

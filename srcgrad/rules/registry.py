@@ -27,11 +27,17 @@ class Rule:
     always_pass: tuple = ()        # parameters emitted even when left at their default
     tangents: dict = field(default_factory=dict)   # parameter -> forward-mode template (in ``t``)
     like: object = None            # template of a stand-in with the result's type and shape, or None
+    recompute: dict = field(default_factory=dict)  # parameter -> template that does not read ``y``
 
     aliases = {}                   # template name -> parameter (custom rules name arguments by position)
 
     def template(self, param):
         return self.adjoints.get(param)
+
+    def recompute_template(self, param):
+        """A template for ``param`` that recomputes what it needs from the inputs instead of reading
+        the output ``y``: used when nothing else needs ``y``, so the forward call can be skipped."""
+        return self.recompute.get(param)
 
     def bindings(self, args, param, like, **specials):
         """What each name in a template of ``param`` stands for: the call's arguments (defaults filled
@@ -85,15 +91,17 @@ def _elementwise_tangent(template):
 
 
 def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), tangents=None,
-            like=None, **adjoints):
+            like=None, recompute=None, **adjoints):
     """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text;
     ``tangents`` (only for primitives that are not elementwise) maps parameter -> forward term;
-    ``like`` is the template of a stand-in with the result's type and shape."""
+    ``like`` is the template of a stand-in with the result's type and shape; ``recompute`` maps
+    parameter -> a template that does not read ``y`` (for adjoint templates that do)."""
     rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
                 adjoints={p: _parse_template(t) for p, t in adjoints.items()},
                 always_pass=tuple(always_pass),
                 tangents={p: _parse_template(t) for p, t in (tangents or {}).items()},
-                like=_parse_template(like) if like else None)
+                like=_parse_template(like) if like else None,
+                recompute={p: _parse_template(t) for p, t in (recompute or {}).items()})
     RULES[key] = rule
     for obj in objects:
         _BY_OBJECT[id(obj)] = rule
@@ -149,5 +157,6 @@ def fingerprint():
         adj = ";".join(f"{p}={ast.unparse(t)}/{ast.unparse(r.tangent(p))}"
                        for p, t in sorted(r.adjoints.items()))
         like = ast.unparse(r.like) if r.like is not None else ""
-        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}")
+        again = ";".join(f"{p}={ast.unparse(t)}" for p, t in sorted(r.recompute.items()))
+        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}|{again}")
     return "\n".join(parts)

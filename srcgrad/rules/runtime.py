@@ -20,6 +20,9 @@ for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_t
               "sum_like", "mean_like", "example_like"):
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
 
+# --- derivatives from the input alone (recompute forms of rules) -------------------------------------
+defrule("srt.tanh_slope", ("x",), objects=(srt.tanh_slope,), x="g * -2.0 * np.tanh(x) * srt.tanh_slope(x)")
+
 # --- identities --------------------------------------------------------------------------------------
 defrule("srt.check_float", ("x",), objects=(srt.check_float,), x="g")
 defrule("srt.snapshot", ("x",), objects=(srt.snapshot,), x="g")

@@ -53,7 +53,10 @@ def _reduction_like(mean):
             if mean:
                 cls = float_class(x)
                 return lambda x, axis=None: cls(0)
-            return lambda x, axis=None: np.sum(np.empty(0, x.dtype))
+            if isinstance(x.dtype, types.Float):
+                cls = float_class(x)
+                return lambda x, axis=None: cls(0)
+            return lambda x, axis=None: np.sum(np.empty(0, x.dtype))     # NumPy's integer sum type
         if _is_none(axis) and is_scalar(x):
             if mean:
                 return lambda x, axis=None: x * 1.0

@@ -127,4 +127,10 @@ def _replace(node, name, like):
     class Replace(ast.NodeTransformer):
         def visit_Name(self, n):
             return copy.deepcopy(like) if n.id == name else n
+
+        def generic_visit(self, n):     # a rule's recompute form (shape_only.py) too
+            n = super().generic_visit(n)
+            if hasattr(n, "sg_alternative"):
+                n.sg_alternative = self.visit(n.sg_alternative)
+            return n
     return Replace().visit(copy.deepcopy(node))

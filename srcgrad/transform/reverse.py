@@ -122,6 +122,9 @@ class Reverse:
                 # it spares the reverse sweep from needing (and so saving) the operand's value.
                 mapping = rule.bindings(args, param, target, g=g, y=y)
                 value = fold(substitute(template, mapping))
+                again = rule.recompute_template(param) if y is not None else None
+                if again is not None:       # chosen later if nothing else needs y (shape_only.py)
+                    value.sg_alternative = fold(substitute(again, mapping))
             out.append(_at(ast.AugAssign(target=_store(target), op=ast.Add(), value=value), origin))
         return out
 

@@ -6,9 +6,10 @@ per element, which the loss's gradient computes again). What the reverse sweep t
 values is only what the adjoints are shaped like: ``first_adjoint(.., like, ..)``,
 ``spread_sum(c, like)``, the seed ``ones_like(y)``, and the ``ans`` of a rule that never reads it.
 
-This pass finds forward assignments ``v = call(...)`` whose every read is in such a position and
-whose rule names a stand-in (``like=``): the call is replaced by the stand-in, which has the same type
-and shape and costs at most one small allocation (:mod:`srcgrad.runtime.like`). Replacing one value
+This pass finds forward assignments ``v = call(...)`` whose every read is in such a position (or in a
+rule that can recompute what it needs instead) and whose rule names a stand-in (``like=``): the call
+is replaced by the stand-in, which has the same type and shape and costs at most one small
+allocation (:mod:`srcgrad.runtime.like`). Replacing one value
 can leave its operands read only for their shape too, so the pass repeats until nothing changes.
 A value read anywhere else (returned by ``value_and_grad``, saved on a tape, used by a rule) keeps its
 call, so the pass never changes a result.
@@ -37,12 +38,18 @@ def _shape_arguments():
 
 def skip_unread_results(forward, everything):
     """Replace, in place, the calls of ``forward`` (top-level forward statements) whose results
-    ``everything`` (the whole function) reads only for their type and shape."""
+    ``everything`` (the whole function) reads only for their type and shape.
+
+    A rule that reads the result ``y`` may also have a form that recomputes from the inputs
+    (``sg_alternative`` on its expression, see ``Rule.recompute_template``). When such rules are the
+    only readers of ``y``, they switch to that form and the call is skipped: the work moves into the
+    rule's fused loop, and the forward result's array is never made."""
     while True:
-        reads, definitions = Counter(), Counter()
+        reads, definitions, mutated = Counter(), Counter(), set()
         for stmt in everything:
-            _count(stmt, False, reads, definitions)
-        replaced = False
+            _count(stmt, False, reads, definitions, mutated)
+        alternatives = [n for stmt in everything for n in ast.walk(stmt) if hasattr(n, "sg_alternative")]
+        changed = False
         for stmt in forward:
             rule = getattr(stmt, "sg_rule", None)
             if (getattr(stmt, "sg_kind", None) != "op" or rule is None or rule.like is None
@@ -50,16 +57,53 @@ def skip_unread_results(forward, everything):
                     or getattr(stmt, "sg_stand_in", False)):
                 continue
             name = stmt.targets[0].id
-            if definitions[name] == 1 and reads[name] == 0:
-                stmt.value = fold(substitute(rule.like, rule.bindings(stmt.sg_args, None, None)))
-                stmt.sg_stand_in = True
-                replaced = True
-        if not replaced:
+            if definitions[name] != 1:
+                continue
+            if reads[name]:
+                swaps = [n for n in alternatives if _reads(n)[name]]
+                if not swaps or sum(_reads(n)[name] for n in swaps) != reads[name] or not all(
+                        _recomputable(n, name, definitions, mutated) for n in swaps):
+                    continue
+                _swap(everything, {id(n) for n in swaps})
+            stmt.value = fold(substitute(rule.like, rule.bindings(stmt.sg_args, None, None)))
+            stmt.sg_stand_in = True
+            changed = True
+            if reads[name]:
+                break           # the expressions changed: count again
+        if not changed:
             return
 
 
-def _count(node, shape, reads, definitions):
-    """Count reads of each name outside type-and-shape positions, and each name's bindings."""
+def _reads(node):
+    counts = Counter()
+    _count(node, False, counts, Counter(), set())
+    return counts
+
+
+def _recomputable(node, name, definitions, mutated):
+    """Whether ``node``'s recompute form can replace it: it does not read ``name``, and every name
+    it reads that ``node`` did not is a forward value (not an adjoint) with one value throughout
+    (defined once, never written in place), so it means the same where the rule stands."""
+    before = _reads(node)
+    after = _reads(node.sg_alternative)
+    return not after[name] and all(
+        definitions[n] <= 1 and n not in mutated and not n.startswith("_b")
+        for n in after if n not in before)
+
+
+def _swap(statements, ids):
+    class Swap(ast.NodeTransformer):
+        def generic_visit(self, node):
+            super().generic_visit(node)
+            return node.sg_alternative if id(node) in ids else node
+    swap = Swap()
+    for stmt in statements:
+        swap.visit(stmt)
+
+
+def _count(node, shape, reads, definitions, mutated):
+    """Count reads of each name outside type-and-shape positions, each name's bindings, and the
+    names written in place."""
     if isinstance(node, ast.Name):
         if isinstance(node.ctx, ast.Load):
             if not shape:
@@ -67,16 +111,23 @@ def _count(node, shape, reads, definitions):
         else:
             definitions[node.id] += 1
         return
+    if isinstance(node, (ast.Subscript, ast.AugAssign)):
+        target = node if isinstance(node, ast.Subscript) else node.target
+        if isinstance(target.ctx, ast.Store):
+            while isinstance(target, ast.Subscript):
+                target = target.value
+            if isinstance(target, ast.Name):
+                mutated.add(target.id)
     if isinstance(node, ast.Call):
         positions, names = _shape_positions(node)
-        _count(node.func, shape, reads, definitions)
+        _count(node.func, shape, reads, definitions, mutated)
         for k, arg in enumerate(node.args):
-            _count(arg, shape or k in positions, reads, definitions)
+            _count(arg, shape or k in positions, reads, definitions, mutated)
         for kw in node.keywords:
-            _count(kw.value, shape or kw.arg in names, reads, definitions)
+            _count(kw.value, shape or kw.arg in names, reads, definitions, mutated)
         return
     for child in ast.iter_child_nodes(node):
-        _count(child, shape, reads, definitions)
+        _count(child, shape, reads, definitions, mutated)
 
 
 def _shape_positions(call):
