@@ -138,6 +138,29 @@ def time_call(run, settings, min_repeats=None):
             "repeats": repeats, "number": number}
 
 
+def paired_ratio(run_a, number_a, run_b, number_b, pairs):
+    """Median over ``pairs`` of (time per call of ``run_b``) ÷ (time per call of ``run_a``), the two
+    timed in alternating batches, so both see the same state of a shared machine (whose speed can
+    drift by tens of percent between two back-to-back measurements)."""
+    ratios = []
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(pairs):
+            times = []
+            for run, number in ((run_a, number_a), (run_b, number_b)):
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    run()
+                times.append((time.perf_counter() - t0) / number)
+            ratios.append(times[1] / times[0])
+    finally:
+        if gc_was_on:
+            gc.enable()
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "pairs": pairs}
+
+
 def _error_text(exc):
     text = f"{type(exc).__name__}: {exc}".strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
@@ -153,7 +176,7 @@ def measure_system(builder, settings, reference=None, rtol=RTOL, min_repeats=Non
         return {"status": "skipped", "note": str(exc)}
     except Exception as exc:  # noqa: BLE001 - any failure becomes the cell's text
         return {"status": "error", "note": _error_text(exc), "traceback": traceback.format_exc()}
-    cell = {}
+    cell = {"run": run}          # kept for the paired ratio; measure() removes it
     try:
         t0 = time.perf_counter()
         out = run()
@@ -185,8 +208,16 @@ def measure(case, settings, log=print):
         if cell["status"] == "MISMATCH":
             log(f"  !!! {name} DISAGREES with the hand-written Numba result on {case.name}: "
                 f"relative error {cell['rel_err']:.3g} > {case.rtol:g}")
+    hand, src = row["systems"].get(REFERENCE, {}), row["systems"].get("srcgrad", {})
+    if hand.get("status") == "ok" and src.get("status") == "ok":
+        pairs = max(5, min(settings.max_repeats, case.repeats or settings.min_repeats * 3))
+        row["paired"] = paired_ratio(hand["run"], hand["number"], src["run"], src["number"], pairs)
+        log(f"  {case.workload} | {case.name} | srcgrad ÷ hand, paired: {row['paired']['median']:.2f}×")
+    for cell in row["systems"].values():
+        cell.pop("run", None)
     for name, builder in case.primal.items():
         cell = measure_system(builder, settings, None, min_repeats=case.repeats)
+        cell.pop("run", None)
         row["primal"][name] = cell
         log(f"  {case.workload} | {case.name} | primal {name}: {describe(cell)}")
     return row
