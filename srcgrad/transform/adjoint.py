@@ -143,7 +143,7 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                 ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
                 ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
     everything = [s for _, stmts in sections for s in stmts]
-    skip_unread_results(fwd, everything)
+    skip_unread_results(fwd, everything, params)
     kept = drop_dead_bookkeeping(everything)
     kept_ids = {id(s) for s in kept}
     sections = [(t, [s for s in stmts if id(s) in kept_ids]) for t, stmts in sections]

@@ -36,17 +36,18 @@ def _shape_arguments():
     return positions
 
 
-def skip_unread_results(forward, everything):
+def skip_unread_results(forward, everything, params):
     """Replace, in place, the calls of ``forward`` (top-level forward statements) whose results
-    ``everything`` (the whole function) reads only for their type and shape.
+    ``everything`` (the whole function, whose parameters are ``params``) reads only for their type
+    and shape.
 
     A rule that reads the result ``y`` may also have a form that recomputes from the inputs
     (``sg_alternative`` on its expression, see ``Rule.recompute_template``). When such rules are the
     only readers of ``y``, they switch to that form and the call is skipped: the work moves into the
     rule's fused loop, and the forward result's array is never made."""
     while True:
-        reads, definitions, mutated = Counter(), Counter(), set()
-        for stmt in everything:
+        reads, definitions, mutated = Counter(), Counter(params), set()   # a parameter is bound once
+        for stmt in everything:                                          # on entry
             _count(stmt, False, reads, definitions, mutated)
         alternatives = [n for stmt in everything for n in ast.walk(stmt) if hasattr(n, "sg_alternative")]
         changed = False
