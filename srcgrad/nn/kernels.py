@@ -106,14 +106,10 @@ def silu(x):
 # -- rows: an axis moved last, viewed as (rows, n) ---------------------------------------------------------
 def as_rows(x, axis):
     """``x`` with ``axis`` moved last, as a C-contiguous ``(rows, n)`` array (a view if it can be)."""
-    moved = np.ascontiguousarray(np.swapaxes(x, axis % x.ndim, x.ndim - 1))
-    return moved.reshape((-1, moved.shape[-1]))
 
 
 def from_rows(rows, like, axis):
     """The inverse of :func:`as_rows`: rows back in the layout of ``like``."""
-    a = axis % like.ndim
-    return np.swapaxes(rows.reshape(np.swapaxes(like, a, like.ndim - 1).shape), a, like.ndim - 1)
 
 
 def _is_last(axis, ndim):
