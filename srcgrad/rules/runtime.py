@@ -11,7 +11,8 @@ from .registry import RULES, _BY_OBJECT, _OBJECTS, defnondiff, defrule
 # --- helpers that stand in for NumPy calls: the same primitives ---------------------------------------
 for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np.mean"),
                       (srt.clip, "np.clip"), (srt.reshape, "np.reshape"), (srt.ravel, "np.ravel"),
-                      (srt.reduce_sum, "np.sum")):
+                      (srt.reduce_sum, "np.sum"), (srt.exp, "np.exp"), (srt.expm1, "np.expm1"),
+                      (srt.log, "np.log"), (srt.log1p, "np.log1p"), (srt.tanh, "np.tanh")):
     _BY_OBJECT[id(_helper)] = RULES[_key]
     _OBJECTS.append(_helper)
 
@@ -21,7 +22,8 @@ for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_t
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
 
 # --- derivatives from the input alone (recompute forms of rules) -------------------------------------
-defrule("srt.tanh_slope", ("x",), objects=(srt.tanh_slope,), x="g * -2.0 * np.tanh(x) * srt.tanh_slope(x)")
+defrule("srt.tanh_slope", ("x",), objects=(srt.tanh_slope,), like="srt.float_like(x)",
+        x="g * -2.0 * np.tanh(x) * srt.tanh_slope(x)")
 
 # --- identities --------------------------------------------------------------------------------------
 defrule("srt.check_float", ("x",), objects=(srt.check_float,), x="g")

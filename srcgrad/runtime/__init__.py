@@ -10,7 +10,7 @@ from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import stop_gradient
-from .slopes import tanh_slope
+from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
 from .reductions import (amax, amin, extreme_adjoint, mean_adjoint, spread_mean, spread_sum,
                          sum_adjoint, unbroadcast)
 from .tape import extend_tape, new_tape, trip
@@ -22,5 +22,5 @@ __all__ = [
     "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
-    "tanh_slope",
+    "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
 ]

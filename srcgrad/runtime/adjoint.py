@@ -53,6 +53,17 @@ def py_float_dtype(x):
     return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float64)
 
 
+def as_float(like, value):
+    """``value`` as the float type of ``like`` (float64 for integers), so float32 stays float32."""
+    return value
+
+
+@overload(as_float)
+def _as_float(like, value):
+    cls = float_class(like)
+    return lambda like, value: cls(value)
+
+
 def scalar_cases(g, x):
     """The shared cases of reducing a cotangent ``g`` to the shape of ``x`` when either is a scalar:
     an implementation, or None when both are arrays."""
