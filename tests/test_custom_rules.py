@@ -221,3 +221,44 @@ def test_redefining_a_rule_takes_effect():
     assert srcgrad.grad(uses)(1.0) == 2.0
     twice.defvjp(lambda g, ans, x: 5.0 * g)          # a deliberately different rule
     assert srcgrad.grad(uses)(1.0) == 5.0
+
+
+# -- a recompute form given as an expression: written into the generated code itself -----------------
+@srcgrad.custom_vjp
+def soft_exp(x):
+    return np.exp(x) + 1.0
+
+
+@soft_exp.defvjp
+def _soft_exp_vjp(g, ans, x):
+    return g * (ans - 1.0)
+
+
+srcgrad.rules.custom.recompute_vjp(soft_exp, "g * np.exp(x)")
+srcgrad.rules.custom.result_like(soft_exp, "srt.float_like(x)")      # lets the forward call go
+
+
+def sum_soft_exp(x):
+    return np.sum(soft_exp(x))
+
+
+def sum_soft_exp_and_value(x):
+    y = soft_exp(x)
+    return np.sum(y * y)
+
+
+def test_recompute_expression_is_inlined_and_exact():
+    g = srcgrad.grad(sum_soft_exp)
+    code = "\n".join(line for line in srcgrad.source(g).splitlines() if not line.strip().startswith("#"))
+    key = soft_exp.__srcgrad_rule__.key
+    assert f"sgc.{key}(" not in code                 # the forward call is skipped
+    assert "* srt.exp(x)" in code                    # the expression, fused in place
+    x = np.linspace(-2.0, 2.0, 9)
+    assert_close(g(x), np.exp(x), rtol=1e-14)
+    # where the output is needed anyway, the first rule (reading ans) is used, and is right too
+    g2 = srcgrad.grad(sum_soft_exp_and_value)
+    assert f"sgc.{key}(" in srcgrad.source(g2)
+    assert_close(g2(x), numeric_grad(sum_soft_exp_and_value, (x,)), rtol=1e-7)
+    # and the expression can be differentiated again
+    h = srcgrad.hessian(sum_soft_exp)(x)
+    assert_close(h, np.diag(np.exp(x)), rtol=1e-13, atol=1e-15)

@@ -69,18 +69,19 @@ def test_a_rule_that_reads_the_output_recomputes_when_nothing_else_needs_it():
     # sigmoid's rule reads ans; with ans needed by nothing else, the rule's recompute form runs
     # instead (one fused loop) and the forward call goes
     g = build_grad(sum_sigmoid)
-    assert _calls(g, nn.sigmoid) == 0 and "_rvjp0(" in srcgrad.source(g)
+    assert _calls(g, nn.sigmoid) == 0 and "sgc.sigmoid_slope(x)" in srcgrad.source(g)
     x = np.linspace(-4.0, 4.0, 9)
     s = special.expit(x)
     assert_close(g(x), s * (1 - s), rtol=1e-14)
     gt = build_grad(sum_tanh)
-    assert "= np.tanh(" not in srcgrad.source(gt) and "srt.tanh_slope(x)" in srcgrad.source(gt)
+    code = "\n".join(line for line in srcgrad.source(gt).splitlines() if not line.strip().startswith("#"))
+    assert "= srt.tanh(" not in code and "= np.tanh(" not in code and "srt.tanh_slope(x)" in code
     assert_close(gt(x), 1 - np.tanh(x) ** 2, rtol=1e-14)
 
 
 def test_a_rule_keeps_reading_the_output_when_it_is_needed_anyway():
     g = build_grad(weighted_sigmoid, wrt=(0, 1))
-    assert _calls(g, nn.sigmoid) == 1 and "_rvjp0(" not in srcgrad.source(g)
+    assert _calls(g, nn.sigmoid) == 1 and "sigmoid_slope" not in srcgrad.source(g)
     x, w = np.linspace(-3.0, 3.0, 7), np.linspace(0.5, 2.0, 7)
     s = special.expit(x)
     gx, gw = g(x, w)

@@ -10,7 +10,7 @@ import numpy as np
 from ..rules.custom import custom_vjp, recompute_vjp, result_like
 from ..rules.registry import defrule
 from ..runtime import custom as _namespace
-from ..runtime.slopes import tanh_slope
+from ..runtime import vecmath as _vm
 from . import kernels as _k
 
 
@@ -43,17 +43,13 @@ defrule("nn.sigmoid_slope", ("x",), objects=(_k.sigmoid_slope,), emit="sgc.sigmo
         like="srt.float_like(x)", x="-g * sgc.sigmoid_slope(x) * np.tanh(0.5 * x)")
 
 
-def _sigmoid_recompute(g, ans, x):
-    return g * _k.sigmoid_slope(x)
-
-
-recompute_vjp(sigmoid, _sigmoid_recompute)
+recompute_vjp(sigmoid, "g * sgc.sigmoid_slope(x)")
 
 
 @custom_vjp
 def tanh(x):
-    """Hyperbolic tangent."""
-    return np.tanh(x)
+    """Hyperbolic tangent (srcgrad's vectorizable one)."""
+    return _vm.tanh(x)
 
 
 @_diagonal(tanh)
@@ -61,11 +57,7 @@ def _tanh_rule(g, ans, x):
     return g - g * ans * ans
 
 
-def _tanh_recompute(g, ans, x):
-    return g * tanh_slope(x)
-
-
-recompute_vjp(tanh, _tanh_recompute)
+recompute_vjp(tanh, "g * srt.tanh_slope(x)")
 
 
 @custom_vjp
@@ -135,7 +127,7 @@ def gelu(x, approximate=False):
 def _gelu_rule(g, ans, x, approximate=False):
     if approximate:
         u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
-        th = np.tanh(u)
+        th = _vm.tanh(u)
         return g * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * 0.7978845608028654
                     * (1.0 + 0.134145 * x * x))
     return g * gelu_slope(x)
@@ -149,7 +141,7 @@ def gelu_slope(x):
 
 @_diagonal(gelu_slope)
 def _gelu_slope_rule(g, ans, x):
-    return g * 0.3989422804014327 * np.exp(-0.5 * x * x) * (2.0 - x * x)
+    return g * 0.3989422804014327 * _vm.exp(-0.5 * x * x) * (2.0 - x * x)
 
 
 @custom_vjp

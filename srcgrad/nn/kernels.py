@@ -15,7 +15,10 @@ from numba.extending import overload
 
 from ..errors import ShapeError
 from ..runtime.adjoint import is_array
-from ..runtime.slopes import as_float
+from ..runtime import vecmath
+from ..runtime.adjoint import as_float
+from ..runtime.vecmath import exp64, expm1_64, log64, softplus64, tanh64
+from .rows import exp_row, row_dot, row_sum
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -25,30 +28,16 @@ _GELU_C = 0.7978845608028654          # sqrt(2 / pi)
 
 
 # -- elementwise --------------------------------------------------------------------------------------
-@vectorize(cache=True)
-def sigmoid(x):
-    if x >= 0:
-        return as_float(x, 1.0 / (1.0 + math.exp(-x)))
-    e = math.exp(x)
-    return as_float(x, e / (1.0 + e))
-
-
-@vectorize(cache=True)
-def sigmoid_slope(x):
-    """``sigmoid(x) * (1 - sigmoid(x))`` from ``x`` alone (one exp)."""
-    s = sigmoid(x)
-    return as_float(x, s - s * s)
-
-
-@vectorize(cache=True)
-def softplus(x):
-    return as_float(x, max(x, 0.0) + math.log1p(math.exp(-abs(x))))
+# the sigmoid, its slope and softplus are srcgrad's math runtime's (exact in both tails)
+sigmoid = vecmath.sigmoid
+sigmoid_slope = vecmath.sigmoid_slope
+softplus = vecmath.softplus
 
 
 @vectorize(cache=True)
 def sigmoid_xent(z, x):
     """``-z log σ(x) − (1−z) log(1−σ(x))`` written as TensorFlow does, finite for any logit."""
-    return as_float(x, max(x, 0.0) - x * z + math.log1p(math.exp(-abs(x))))
+    return as_float(x, max(x, 0.0) - x * z + softplus64(-abs(x)))
 
 
 @vectorize(cache=True)
@@ -68,12 +57,12 @@ def leaky_relu(x, alpha):
 
 @vectorize(cache=True)
 def elu(x):
-    return as_float(x, x if x > 0 else math.expm1(x))
+    return as_float(x, x if x > 0 else expm1_64(x))
 
 
 @vectorize(cache=True)
 def selu(x):
-    return as_float(x, SELU_SCALE * (x if x > 0 else SELU_ALPHA * math.expm1(x)))
+    return as_float(x, SELU_SCALE * (x if x > 0 else SELU_ALPHA * expm1_64(x)))
 
 
 @vectorize(cache=True)
@@ -84,13 +73,13 @@ def gelu(x):
 
 @vectorize(cache=True)
 def gelu_tanh(x):
-    return as_float(x, 0.5 * x * (1.0 + math.tanh(_GELU_C * (x + 0.044715 * x * x * x))))
+    return as_float(x, 0.5 * x * (1.0 + tanh64(_GELU_C * (x + 0.044715 * x * x * x))))
 
 
 @vectorize(cache=True)
 def gelu_slope(x):
     """d gelu / dx = Φ(x) + x φ(x)."""
-    return as_float(x, 0.5 * math.erfc(-x * _SQRT_HALF) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x))
+    return as_float(x, 0.5 * math.erfc(-x * _SQRT_HALF) + x * _INV_SQRT_2PI * exp64(-0.5 * x * x))
 
 
 @vectorize(cache=True)
@@ -190,29 +179,14 @@ def _example_rows(g, like):
     return lambda g, like: np.full(1, g)
 
 
-@njit(cache=True, inline="always")
-def exp_row(x, r, out):
-    """``out[r] = exp(x[r] - max(x[r]))``, one exp per element; returns the max and the sum of
-    ``out[r]`` (log-sum-exp is ``max + log(sum)``, softmax is ``out[r] / sum``)."""
-    top = x[r, 0]
-    for j in range(1, x.shape[1]):
-        top = max(top, x[r, j])
-    total = 0.0
-    for j in range(x.shape[1]):
-        e = math.exp(x[r, j] - top)
-        out[r, j] = e
-        total += e
-    return top, total
-
-
 @njit(cache=True)
 def softmax_rows(x, log):
     """softmax (or log_softmax) of each row, through log-sum-exp: finite for any finite logits."""
     out = np.empty_like(x)
     for r in range(x.shape[0]):
-        top, total = exp_row(x, r, out)
+        top, total = exp_row(x[r], out[r])
         if log:
-            shift = top + math.log(total)
+            shift = top + log64(total)
             for j in range(x.shape[1]):
                 out[r, j] = x[r, j] - shift
         else:
@@ -226,9 +200,7 @@ def softmax_vjp_rows(g, s):
     """``s * (g - <g, s>)`` per row: the softmax Jacobian (symmetric) applied to ``g``."""
     out = np.empty_like(g)
     for r in range(g.shape[0]):
-        dot = 0.0
-        for j in range(g.shape[1]):
-            dot += g[r, j] * s[r, j]
+        dot = row_dot(g[r], s[r])
         for j in range(g.shape[1]):
             out[r, j] = s[r, j] * (g[r, j] - dot)
     return out
@@ -239,11 +211,11 @@ def log_softmax_vjp_rows(g, logp, transpose):
     """The log_softmax Jacobian ``I − 1 pᵀ`` applied to ``g`` (``transpose``: ``I − p 1ᵀ``)."""
     out = np.empty_like(g)
     for r in range(g.shape[0]):
-        acc = 0.0
         for j in range(g.shape[1]):
-            acc += g[r, j] if transpose else g[r, j] * math.exp(logp[r, j])
+            out[r, j] = exp64(logp[r, j])            # p, kept in out
+        acc = row_sum(g[r]) if transpose else row_dot(g[r], out[r])
         for j in range(g.shape[1]):
-            out[r, j] = g[r, j] - (math.exp(logp[r, j]) * acc if transpose else acc)
+            out[r, j] = g[r, j] - (out[r, j] * acc if transpose else acc)
     return out
 
 
@@ -262,10 +234,7 @@ def rows_dot(a, b):
     """``sum(a * b)`` along each row (a per-example directional derivative)."""
     out = np.empty(a.shape[0], a.dtype)
     for r in range(a.shape[0]):
-        acc = 0.0
-        for j in range(a.shape[1]):
-            acc += a[r, j] * b[r, j]
-        out[r] = acc
+        out[r] = row_dot(a[r], b[r])
     return out
 
 

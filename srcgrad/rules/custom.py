@@ -171,7 +171,7 @@ class CustomRule(Rule):
             setattr(namespace, f"{self.key}_vjp", self.vjp)
         for kind, fns in (("vjp", self.vjps), ("jvp", self.jvps), ("rvjp", self.recompute)):
             for k, fn in enumerate(fns or []):
-                if fn is not None:
+                if fn is not None and not isinstance(fn, ast.AST):
                     setattr(namespace, f"{self.key}_{kind}{k}", fn)
         self.adjoints = {p: None for p in self.diff_params}
 
@@ -203,6 +203,10 @@ class CustomRule(Rule):
         k = self.diff_params.index(param)
         if self.vjps is None or not self.recompute or self.recompute[k] is None:
             return None
+        part = self.recompute[k]
+        if isinstance(part, ast.AST):
+            return ast.Call(ast.Attribute(ast.Name("srt", ast.Load()), "unbroadcast", ast.Load()),
+                            [part, ast.Name(f"like_{self._alias(param)}", ast.Load())], [])
         return _parse_template(f"srt.unbroadcast(sgc.{self.key}_rvjp{k}(g, y, {self._args()}), "
                                f"like_{self._alias(param)})")
 
@@ -232,7 +236,7 @@ def fresh_results(function):
     arguments), so generated code may keep the result as an adjoint without copying it."""
     rule = function.__srcgrad_rule__
     for part in [rule.vjp] + (rule.vjps or []) + (rule.recompute or []):
-        if part is not None:
+        if part is not None and not isinstance(part, ast.AST):
             part.__srcgrad_fresh__ = True
 
 
@@ -246,9 +250,16 @@ def result_like(function, template):
 def recompute_vjp(function, *vjps):
     """Give ``function`` a second reverse rule per argument, ``vjp(g, ans, *args)`` like the first
     but never reading ``ans``: a gradient that needs the output only for this rule then skips the
-    forward call and recomputes inside the (fused) rule, as a hand-written gradient would."""
+    forward call and recomputes inside the (fused) rule, as a hand-written gradient would.
+
+    A rule may also be an expression in ``g`` and the parameter names (``"g * sgc.slope(x)"``),
+    which is written into the generated code itself: fused with the code around it, a broadcast
+    cotangent is read as the constant it is, which a compiled rule (a separate function) cannot."""
     rule = function.__srcgrad_rule__
-    rule.recompute = rule._per_argument(vjps, "recompute_vjp")
+    functions = [None if isinstance(v, str) else v for v in vjps]
+    parts = rule._per_argument(functions, "recompute_vjp")
+    rule.recompute = [_parse_template(v) if isinstance(v, str) else part
+                      for v, part in zip(list(vjps) + [None] * len(parts), parts)]
     rule.publish()
 
 
@@ -259,7 +270,8 @@ def _rule_part(fn):
     (``inline="always"``): its arguments are often broadcast views, and only inlined does LLVM see
     their zero strides and vectorise the loop. A rule that calls functions is compiled on its own,
     because inlined, Numba no longer fuses a ufunc call into the surrounding array expression (one
-    more temporary array), and big kernels would be compiled again in every caller."""
+    more temporary array), and big kernels would be compiled again in every caller. (A hot rule of
+    that kind can be a template instead: see :func:`recompute_vjp`.)"""
     calls = any(ins.opname.startswith(("CALL", "PRECALL")) for ins in dis.get_instructions(fn))
     dispatcher = _jit(fn) if calls else _jit(fn, inline="always")
     dispatcher.__srcgrad_inline__ = True

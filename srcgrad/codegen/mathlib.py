@@ -1,0 +1,54 @@
+"""Which math library generated code calls: srcgrad's vectorizable one (the default) or libm.
+
+The rules and the user's code name NumPy and ``math`` functions (``np.exp``, ``math.tanh``). Inside
+Numba those are scalar libm calls, which LLVM cannot vectorize; srcgrad's own versions
+(:mod:`srcgrad.runtime.vecmath`) are arithmetic that it can, within the accuracy documented there.
+Just before printing, this stage renames the calls in the generated statements, so one table
+decides, and ``set_math("libm")`` (or ``SRCGRAD_MATH=libm``) turns it off. The choice is part of
+the generated text, so each setting has its own cached native code; it applies to functions
+transformed after the call.
+"""
+import ast
+import copy
+import os
+
+from ..errors import SrcgradError
+
+# a one-argument call as printed -> srcgrad's function (srcgrad.runtime is imported as srt)
+SUBSTITUTES = {f"{module}.{name}": f"srt.{name}" for module in ("np", "math")
+               for name in ("exp", "expm1", "log", "log1p", "tanh")}
+
+LIBRARIES = ("srcgrad", "libm")
+_current = os.environ.get("SRCGRAD_MATH", "srcgrad")
+
+
+def set_math(library):
+    """Choose the math library for functions transformed from now on: ``"srcgrad"`` (vectorizable
+    exp, expm1, log, log1p and tanh, the default) or ``"libm"`` (the C library's, via Numba).
+    Returns the previous choice."""
+    global _current
+    if library not in LIBRARIES:
+        raise SrcgradError(f"set_math takes one of {LIBRARIES}, not {library!r}")
+    previous, _current = _current, library
+    return previous
+
+
+def substitute(sections):
+    """The generated ``sections`` ([(title, statements)]) with libm calls renamed to srcgrad's, or
+    unchanged under ``set_math("libm")``. Statements are copied, never changed in place."""
+    if _current not in LIBRARIES:
+        raise SrcgradError(f"SRCGRAD_MATH must be one of {LIBRARIES}, not {_current!r}")
+    if _current == "libm":
+        return sections
+    rename = _Rename()
+    return [(title, [rename.visit(copy.deepcopy(s)) for s in stmts]) for title, stmts in sections]
+
+
+class _Rename(ast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if len(node.args) == 1 and not node.keywords and isinstance(node.func, (ast.Attribute, ast.Name)):
+            name = SUBSTITUTES.get(ast.unparse(node.func))
+            if name:
+                node.func = ast.Name(name, ast.Load())
+        return node

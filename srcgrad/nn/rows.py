@@ -1,0 +1,108 @@
+"""Row primitives of the softmax family: max, sum and exp of one row, written for SIMD.
+
+A plain ``total += a[j]`` loop is a chain of dependent additions that LLVM may not reorder (that would
+change the result), so it runs one element at a time. Here every reduction keeps eight partial
+results in a fixed interleaved order and combines them in a fixed tree: LLVM turns the eight
+independent chains into vector instructions, and the order, and so every bit of the result, is the
+same on every machine and whether rows run serially or on several threads (``PARALLEL_MIN``).
+
+``exp_row`` first writes the exponentials to a buffer (a loop LLVM vectorizes with srcgrad's
+arithmetic ``exp``), then sums the buffer.
+"""
+import numpy as np
+from numba import njit
+
+from ..runtime.vecmath import exp64, log64
+
+# Row kernels run rows on all cores (Numba's prange) from this many elements on; below it the
+# thread start-up costs more than it saves. Rows are independent, so the bits do not change.
+PARALLEL_MIN = 1 << 17
+
+
+@njit(cache=True, forceinline=True)
+def row_max(a):
+    """The largest element of the 1-D ``a`` (nan elements are skipped, as by Python's ``max``)."""
+    n = a.shape[0]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[0]
+    j = 0
+    while j + 8 <= n:
+        v0, v1, v2, v3 = a[j], a[j + 1], a[j + 2], a[j + 3]
+        v4, v5, v6, v7 = a[j + 4], a[j + 5], a[j + 6], a[j + 7]
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        m4 = v4 if v4 > m4 else m4
+        m5 = v5 if v5 > m5 else m5
+        m6 = v6 if v6 > m6 else m6
+        m7 = v7 if v7 > m7 else m7
+        j += 8
+    top = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    while j < n:
+        top = max(top, a[j])
+        j += 1
+    return top
+
+
+@njit(cache=True, forceinline=True)
+def row_sum(a):
+    """The sum of the 1-D ``a`` in float64, in eight interleaved partial sums."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    j = 0
+    while j + 8 <= n:
+        s0 += a[j]
+        s1 += a[j + 1]
+        s2 += a[j + 2]
+        s3 += a[j + 3]
+        s4 += a[j + 4]
+        s5 += a[j + 5]
+        s6 += a[j + 6]
+        s7 += a[j + 7]
+        j += 8
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    while j < n:
+        total += a[j]
+        j += 1
+    return total
+
+
+@njit(cache=True, forceinline=True)
+def row_dot(a, b):
+    """``sum(a * b)`` of two 1-D arrays in float64, in the same order as :func:`row_sum`."""
+    n = a.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    j = 0
+    while j + 8 <= n:
+        s0 += a[j] * b[j]
+        s1 += a[j + 1] * b[j + 1]
+        s2 += a[j + 2] * b[j + 2]
+        s3 += a[j + 3] * b[j + 3]
+        s4 += a[j + 4] * b[j + 4]
+        s5 += a[j + 5] * b[j + 5]
+        s6 += a[j + 6] * b[j + 6]
+        s7 += a[j + 7] * b[j + 7]
+        j += 8
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    while j < n:
+        total += a[j] * b[j]
+        j += 1
+    return total
+
+
+@njit(cache=True, forceinline=True)
+def exp_row(x, out):
+    """``out[:] = exp(x - max(x))`` for 1-D ``x``, one exp per element; returns the max and the sum of
+    ``out`` (log-sum-exp is ``max + log(sum)``, softmax is ``out / sum``)."""
+    top = row_max(x)
+    for j in range(x.shape[0]):
+        out[j] = exp64(x[j] - top)
+    return top, row_sum(out)
+
+
+@njit(cache=True, forceinline=True)
+def log_sum_exp(x, scratch):
+    """``log(sum(exp(x)))`` of the 1-D ``x``, stable for any finite values (``scratch``: a buffer
+    of ``x``'s length)."""
+    top, total = exp_row(x, scratch)
+    return top + log64(total)
