@@ -276,7 +276,7 @@ def srcgrad_primal_builder(f, args):
 
 
 def gradient_case(workload, name, args, wrt, *, hand, hand_primal, srcgrad_loss, numpy_grad,
-                  peer_loss, notes=(), params=None):
+                  peer_loss, notes=(), params=None, rtol=RTOL):
     """The usual row: every system computes the gradient of one loss w.r.t. ``args[i] for i in wrt``.
 
     ``hand`` / ``hand_primal``: the hand-written Numba gradient and loss; ``srcgrad_loss``: the
@@ -294,4 +294,4 @@ def gradient_case(workload, name, args, wrt, *, hand, hand_primal, srcgrad_loss,
     primal = {"srcgrad": srcgrad_primal_builder(srcgrad_loss, args),
               "hand": lambda: plain(hand_primal, *args)}
     return Case(workload, name, reference=lambda: hand(*args), systems=systems, primal=primal,
-                notes=list(notes), params=dict(params or {}))
+                notes=list(notes), params=dict(params or {}), rtol=rtol)

@@ -221,7 +221,13 @@ def mlp_args(rng, batch=100):
 
 def mlp_cases(settings):
     args = mlp_args(np.random.default_rng(3))
+    single = tuple(a.astype(np.float32) for a in args)
     return [gradient_case(
         "4 MLP", "784-128-10, batch 100", args, (0, 1, 2, 3), hand=hand_mlp_grad,
         hand_primal=hand_mlp_primal, srcgrad_loss=mlp_loss, numpy_grad=numpy_mlp_grad,
-        peer_loss=peer_mlp)]
+        peer_loss=peer_mlp),
+        # float32 everywhere (every system keeps float32 inputs float32): agreement to float32 precision
+        gradient_case(
+        "4 MLP", "784-128-10, batch 100, float32", single, (0, 1, 2, 3), hand=hand_mlp_grad,
+        hand_primal=hand_mlp_primal, srcgrad_loss=mlp_loss, numpy_grad=numpy_mlp_grad,
+        peer_loss=peer_mlp, rtol=1e-4)]
