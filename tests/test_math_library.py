@@ -139,7 +139,9 @@ def test_row_reductions_match_numpy():
     rng = np.random.default_rng(5)
     for n in (1, 7, 8, 9, 100, 1001):
         a, b = rng.normal(size=n), rng.normal(size=n)
-        assert rows.row_max(a) == a.max()
-        assert rows.row_sum(a) == pytest.approx(math.fsum(a), rel=1e-14, abs=1e-14)
-        assert rows.row_dot(a, b) == pytest.approx(math.fsum(a * b), rel=1e-13, abs=1e-14)
-        assert rows.log_sum_exp(a, np.empty(n)) == pytest.approx(np.log(np.sum(np.exp(a))), rel=1e-14)
+        ab = np.stack([b, a])                 # row 1 of ab is a
+        assert rows.row_max(ab, 1) == a.max()
+        assert rows.row_sum(ab, 1) == pytest.approx(math.fsum(a), rel=1e-14, abs=1e-14)
+        assert rows.row_dot(ab, ab, 1, 0) == pytest.approx(math.fsum(a * b), rel=1e-13, abs=1e-14)
+        assert rows.log_sum_exp(ab, 1, np.empty((1, n))) == pytest.approx(np.log(np.sum(np.exp(a))),
+                                                                          rel=1e-14)

@@ -184,7 +184,7 @@ def softmax_rows(x, log):
     """softmax (or log_softmax) of each row, through log-sum-exp: finite for any finite logits."""
     out = np.empty_like(x)
     for r in range(x.shape[0]):
-        top, total = exp_row(x[r], out[r])
+        top, total = exp_row(x, r, out, r)
         if log:
             shift = top + log64(total)
             for j in range(x.shape[1]):
@@ -200,7 +200,7 @@ def softmax_vjp_rows(g, s):
     """``s * (g - <g, s>)`` per row: the softmax Jacobian (symmetric) applied to ``g``."""
     out = np.empty_like(g)
     for r in range(g.shape[0]):
-        dot = row_dot(g[r], s[r])
+        dot = row_dot(g, s, r, r)
         for j in range(g.shape[1]):
             out[r, j] = s[r, j] * (g[r, j] - dot)
     return out
@@ -213,7 +213,7 @@ def log_softmax_vjp_rows(g, logp, transpose):
     for r in range(g.shape[0]):
         for j in range(g.shape[1]):
             out[r, j] = exp64(logp[r, j])            # p, kept in out
-        acc = row_sum(g[r]) if transpose else row_dot(g[r], out[r])
+        acc = row_sum(g, r) if transpose else row_dot(g, out, r, r)
         for j in range(g.shape[1]):
             out[r, j] = g[r, j] - (out[r, j] * acc if transpose else acc)
     return out
@@ -234,7 +234,7 @@ def rows_dot(a, b):
     """``sum(a * b)`` along each row (a per-example directional derivative)."""
     out = np.empty(a.shape[0], a.dtype)
     for r in range(a.shape[0]):
-        out[r] = row_dot(a[r], b[r])
+        out[r] = row_dot(a, b, r, r)
     return out
 
 

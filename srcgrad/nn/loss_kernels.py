@@ -86,81 +86,84 @@ def pointwise_grad_rows(kind, wrt, t, p, option, g):
 # separate function because Numba's disk cache keys compiled code by source location and signature,
 # not by options; it covers only the logits path because parallel code is slow to compile.
 @njit(cache=True, forceinline=True)
-def _log_total(x, probs, scratch):
-    """``log sum exp(x)`` (logits), or ``log sum clip(x)`` (probabilities, Keras) of the row ``x``."""
+def _log_total(x, r, probs, scratch):
+    """``log sum exp(x[r])`` (logits), or ``log sum clip(x[r])`` (probabilities, Keras);
+    ``scratch`` has shape ``(1, n)``."""
     if probs:
-        for j in range(x.shape[0]):
-            scratch[j] = min(max(x[j], EPSILON), 1.0 - EPSILON)
-        return log64(row_sum(scratch))
-    return log_sum_exp(x, scratch)
+        for j in range(x.shape[1]):
+            scratch[0, j] = min(max(x[r, j], EPSILON), 1.0 - EPSILON)
+        return log64(row_sum(scratch, 0))
+    return log_sum_exp(x, r, scratch)
 
 
 @njit(cache=True, forceinline=True)
-def _categorical_value_row(t, x, probs, scratch):
-    """``-sum(t * log_softmax(x))`` of one row; for probabilities, Keras's normalise-then-clip form."""
+def _categorical_value_row(t, x, r, probs, scratch):
+    """``-sum(t[r] * log_softmax(x[r]))``; for probabilities, Keras's normalise-then-clip form."""
     if probs:
-        total = row_sum(x)
-        for j in range(x.shape[0]):
-            scratch[j] = log64(min(max(x[j] / total, EPSILON), 1.0 - EPSILON))
-        return -row_dot(t, scratch)
-    lse = _log_total(x, False, scratch)
-    return row_sum(t) * lse - row_dot(t, x)
+        total = row_sum(x, r)
+        for j in range(x.shape[1]):
+            scratch[0, j] = log64(min(max(x[r, j] / total, EPSILON), 1.0 - EPSILON))
+        return -row_dot(t, scratch, r, 0)
+    lse = _log_total(x, r, False, scratch)
+    return row_sum(t, r) * lse - row_dot(t, x, r, r)
 
 
 @njit(cache=True, forceinline=True)
-def _categorical_grad_row(t, x, g, probs, wrt_labels, out):
+def _categorical_grad_row(t, x, g, r, probs, wrt_labels, out):
     if probs:
-        total = row_sum(x)
+        total = row_sum(x, r)
         if wrt_labels:
-            for j in range(x.shape[0]):
-                out[j] = -g * log64(min(max(x[j] / total, EPSILON), 1.0 - EPSILON))
+            for j in range(x.shape[1]):
+                out[r, j] = -g[r] * log64(min(max(x[r, j] / total, EPSILON), 1.0 - EPSILON))
             return
         # u_j = -t_j / q_j where q_j = x_j / total is inside the clip range, else 0
         dot = 0.0
-        for j in range(x.shape[0]):
-            q = x[j] / total
-            u = -t[j] / q if EPSILON <= q <= 1.0 - EPSILON else 0.0
-            out[j] = u
+        for j in range(x.shape[1]):
+            q = x[r, j] / total
+            u = -t[r, j] / q if EPSILON <= q <= 1.0 - EPSILON else 0.0
+            out[r, j] = u
             dot += u * q
-        for j in range(x.shape[0]):
-            out[j] = g * (out[j] - dot) / total
+        for j in range(x.shape[1]):
+            out[r, j] = g[r] * (out[r, j] - dot) / total
     elif wrt_labels:
-        lse = _log_total(x, False, out)
-        for j in range(x.shape[0]):
-            out[j] = -g * (x[j] - lse)
+        top, total = exp_row(x, r, out, r)
+        lse = top + log64(total)
+        for j in range(x.shape[1]):
+            out[r, j] = -g[r] * (x[r, j] - lse)
     else:
-        _softmax_xent_grad_row(t, x, g, out)
+        _softmax_xent_grad_row(t, x, g, r, out)
 
 
 @njit(cache=True, forceinline=True)
-def _softmax_xent_grad_row(t, x, g, out):
-    """``g (softmax(x) sum(t) - t)``, the logits gradient, with one exp per element (kept in ``out``)."""
-    total = exp_row(x, out)[1]
-    scale = g * row_sum(t) / total
-    for j in range(x.shape[0]):
-        out[j] = scale * out[j] - g * t[j]
+def _softmax_xent_grad_row(t, x, g, r, out):
+    """``g (softmax(x) sum(t) - t)`` for row ``r``, the logits gradient, with one exp per element
+    (kept in ``out``)."""
+    total = exp_row(x, r, out, r)[1]
+    scale = g[r] * row_sum(t, r) / total
+    for j in range(x.shape[1]):
+        out[r, j] = scale * out[r, j] - g[r] * t[r, j]
 
 
 @njit(cache=True)
 def categorical_value_rows(t, x, probs):
     """``-sum(t * log_softmax(x))`` per row; for probabilities, Keras's normalise-then-clip form."""
     out = np.empty(x.shape[0], x.dtype)
-    scratch = np.empty(x.shape[1])
+    scratch = np.empty((1, x.shape[1]))
     for r in range(x.shape[0]):
-        out[r] = _categorical_value_row(t[r], x[r], probs, scratch)
+        out[r] = _categorical_value_row(t, x, r, probs, scratch)
     return out
 
 
 @njit(cache=True)
 def _categorical_grad_serial(t, x, g, probs, wrt_labels, out):
     for r in range(x.shape[0]):
-        _categorical_grad_row(t[r], x[r], g[r], probs, wrt_labels, out[r])
+        _categorical_grad_row(t, x, g, r, probs, wrt_labels, out)
 
 
 @njit(cache=True, parallel=True)
 def _softmax_xent_grad_parallel(t, x, g, out):
     for r in prange(x.shape[0]):
-        _softmax_xent_grad_row(t[r], x[r], g[r], out[r])
+        _softmax_xent_grad_row(t, x, g, r, out)
 
 
 @njit(cache=True)
@@ -184,33 +187,37 @@ def _check_labels(labels, x):
 
 
 @njit(cache=True, forceinline=True)
-def _sparse_value_row(k, x, probs, scratch):
-    """``-log_softmax(x)[k]`` of one row; for probabilities, Keras's clip-then-normalise form."""
-    picked = log64(min(max(x[k], EPSILON), 1.0 - EPSILON)) if probs else x[k]
-    return _log_total(x, probs, scratch) - picked
+def _sparse_value_row(labels, x, r, probs, scratch):
+    """``-log_softmax(x[r])[label]``; for probabilities, Keras's clip-then-normalise form."""
+    k = labels[r]
+    picked = log64(min(max(x[r, k], EPSILON), 1.0 - EPSILON)) if probs else x[r, k]
+    return _log_total(x, r, probs, scratch) - picked
 
 
 @njit(cache=True, forceinline=True)
-def _sparse_grad_row(k, x, g, probs, out):
+def _sparse_grad_row(labels, x, g, r, probs, out):
     if probs:
-        share = exp64(-_log_total(x, True, out))       # 1 / sum(clip(x))
-        for j in range(x.shape[0]):
-            inside = EPSILON <= x[j] <= 1.0 - EPSILON
+        k = labels[r]
+        for j in range(x.shape[1]):
+            out[r, j] = min(max(x[r, j], EPSILON), 1.0 - EPSILON)
+        share = 1.0 / row_sum(out, r)                      # 1 / sum(clip(x[r]))
+        for j in range(x.shape[1]):
+            inside = EPSILON <= x[r, j] <= 1.0 - EPSILON
             d = share if inside else 0.0
             if j == k and inside:
-                d -= 1.0 / x[j]
-            out[j] = g * d
+                d -= 1.0 / x[r, j]
+            out[r, j] = g[r] * d
         return
-    _sparse_softmax_xent_grad_row(k, x, g, out)
+    _sparse_softmax_xent_grad_row(labels, x, g, r, out)
 
 
 @njit(cache=True, forceinline=True)
-def _sparse_softmax_xent_grad_row(k, x, g, out):
-    """``g (softmax(x) - one_hot(k))``, with one exp per element (kept in ``out``)."""
-    scale = g / exp_row(x, out)[1]
-    for j in range(x.shape[0]):
-        out[j] *= scale
-    out[k] -= g
+def _sparse_softmax_xent_grad_row(labels, x, g, r, out):
+    """``g (softmax(x) - one_hot(label))`` for row ``r``, with one exp per element (kept in ``out``)."""
+    scale = g[r] / exp_row(x, r, out, r)[1]
+    for j in range(x.shape[1]):
+        out[r, j] *= scale
+    out[r, labels[r]] -= g[r]
 
 
 @njit(cache=True)
@@ -218,22 +225,22 @@ def sparse_value_rows(labels, x, probs):
     """``-log_softmax(x)[label]`` per row; for probabilities, Keras's clip-then-normalise form."""
     _check_labels(labels, x)
     out = np.empty(x.shape[0], x.dtype)
-    scratch = np.empty(x.shape[1])
+    scratch = np.empty((1, x.shape[1]))
     for r in range(x.shape[0]):
-        out[r] = _sparse_value_row(labels[r], x[r], probs, scratch)
+        out[r] = _sparse_value_row(labels, x, r, probs, scratch)
     return out
 
 
 @njit(cache=True)
 def _sparse_grad_serial(labels, x, g, probs, out):
     for r in range(x.shape[0]):
-        _sparse_grad_row(labels[r], x[r], g[r], probs, out[r])
+        _sparse_grad_row(labels, x, g, r, probs, out)
 
 
 @njit(cache=True, parallel=True)
 def _sparse_softmax_xent_grad_parallel(labels, x, g, out):
     for r in prange(x.shape[0]):
-        _sparse_softmax_xent_grad_row(labels[r], x[r], g[r], out[r])
+        _sparse_softmax_xent_grad_row(labels, x, g, r, out)
 
 
 @njit(cache=True)

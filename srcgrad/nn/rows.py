@@ -8,6 +8,9 @@ same on every machine and whether rows run serially or on several threads (``PAR
 
 ``exp_row`` first writes the exponentials to a buffer (a loop LLVM vectorizes with srcgrad's
 arithmetic ``exp``), then sums the buffer.
+
+Each function takes a 2-D array and a row index (not a row view), so a kernel can read a row of one
+array and write the same row of another with one index.
 """
 import numpy as np
 from numba import njit
@@ -20,14 +23,14 @@ PARALLEL_MIN = 1 << 17
 
 
 @njit(cache=True, forceinline=True)
-def row_max(a):
-    """The largest element of the 1-D ``a`` (nan elements are skipped, as by Python's ``max``)."""
-    n = a.shape[0]
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[0]
+def row_max(a, r):
+    """The largest element of row ``r`` of ``a`` (nan elements are skipped, as by Python's ``max``)."""
+    n = a.shape[1]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[r, 0]
     j = 0
     while j + 8 <= n:
-        v0, v1, v2, v3 = a[j], a[j + 1], a[j + 2], a[j + 3]
-        v4, v5, v6, v7 = a[j + 4], a[j + 5], a[j + 6], a[j + 7]
+        v0, v1, v2, v3 = a[r, j], a[r, j + 1], a[r, j + 2], a[r, j + 3]
+        v4, v5, v6, v7 = a[r, j + 4], a[r, j + 5], a[r, j + 6], a[r, j + 7]
         m0 = v0 if v0 > m0 else m0
         m1 = v1 if v1 > m1 else m1
         m2 = v2 if v2 > m2 else m2
@@ -39,70 +42,70 @@ def row_max(a):
         j += 8
     top = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
     while j < n:
-        top = max(top, a[j])
+        top = max(top, a[r, j])
         j += 1
     return top
 
 
 @njit(cache=True, forceinline=True)
-def row_sum(a):
-    """The sum of the 1-D ``a`` in float64, in eight interleaved partial sums."""
-    n = a.shape[0]
+def row_sum(a, r):
+    """The sum of row ``r`` of ``a`` in float64, in eight interleaved partial sums."""
+    n = a.shape[1]
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     j = 0
     while j + 8 <= n:
-        s0 += a[j]
-        s1 += a[j + 1]
-        s2 += a[j + 2]
-        s3 += a[j + 3]
-        s4 += a[j + 4]
-        s5 += a[j + 5]
-        s6 += a[j + 6]
-        s7 += a[j + 7]
+        s0 += a[r, j]
+        s1 += a[r, j + 1]
+        s2 += a[r, j + 2]
+        s3 += a[r, j + 3]
+        s4 += a[r, j + 4]
+        s5 += a[r, j + 5]
+        s6 += a[r, j + 6]
+        s7 += a[r, j + 7]
         j += 8
     total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     while j < n:
-        total += a[j]
+        total += a[r, j]
         j += 1
     return total
 
 
 @njit(cache=True, forceinline=True)
-def row_dot(a, b):
-    """``sum(a * b)`` of two 1-D arrays in float64, in the same order as :func:`row_sum`."""
-    n = a.shape[0]
+def row_dot(a, b, r, rb):
+    """``sum(a[r] * b[rb])`` in float64, in the same order as :func:`row_sum`."""
+    n = a.shape[1]
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     j = 0
     while j + 8 <= n:
-        s0 += a[j] * b[j]
-        s1 += a[j + 1] * b[j + 1]
-        s2 += a[j + 2] * b[j + 2]
-        s3 += a[j + 3] * b[j + 3]
-        s4 += a[j + 4] * b[j + 4]
-        s5 += a[j + 5] * b[j + 5]
-        s6 += a[j + 6] * b[j + 6]
-        s7 += a[j + 7] * b[j + 7]
+        s0 += a[r, j] * b[rb, j]
+        s1 += a[r, j + 1] * b[rb, j + 1]
+        s2 += a[r, j + 2] * b[rb, j + 2]
+        s3 += a[r, j + 3] * b[rb, j + 3]
+        s4 += a[r, j + 4] * b[rb, j + 4]
+        s5 += a[r, j + 5] * b[rb, j + 5]
+        s6 += a[r, j + 6] * b[rb, j + 6]
+        s7 += a[r, j + 7] * b[rb, j + 7]
         j += 8
     total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     while j < n:
-        total += a[j] * b[j]
+        total += a[r, j] * b[rb, j]
         j += 1
     return total
 
 
 @njit(cache=True, forceinline=True)
-def exp_row(x, out):
-    """``out[:] = exp(x - max(x))`` for 1-D ``x``, one exp per element; returns the max and the sum of
-    ``out`` (log-sum-exp is ``max + log(sum)``, softmax is ``out / sum``)."""
-    top = row_max(x)
-    for j in range(x.shape[0]):
-        out[j] = exp64(x[j] - top)
-    return top, row_sum(out)
+def exp_row(x, r, out, ro):
+    """``out[ro] = exp(x[r] - max(x[r]))``, one exp per element; returns the max and the sum of
+    ``out[ro]`` (log-sum-exp is ``max + log(sum)``, softmax is ``out[ro] / sum``)."""
+    top = row_max(x, r)
+    for j in range(x.shape[1]):
+        out[ro, j] = exp64(x[r, j] - top)
+    return top, row_sum(out, ro)
 
 
 @njit(cache=True, forceinline=True)
-def log_sum_exp(x, scratch):
-    """``log(sum(exp(x)))`` of the 1-D ``x``, stable for any finite values (``scratch``: a buffer
-    of ``x``'s length)."""
-    top, total = exp_row(x, scratch)
+def log_sum_exp(x, r, scratch):
+    """``log(sum(exp(x[r])))``, stable for any finite values (``scratch``: a buffer of shape
+    ``(1, n)``)."""
+    top, total = exp_row(x, r, scratch, 0)
     return top + log64(total)
