@@ -1,8 +1,8 @@
 """Workload 1: gradients of ``sum(sigmoid(x))``, ``sum(tanh(x))`` and ``sum(relu(x))``.
 
 srcgrad differentiates plain functions that call ``srcgrad.nn.sigmoid``, ``np.tanh`` and
-``srcgrad.nn.relu``; the hand-written Numba gradient is one loop over ``x`` with ``math.exp`` /
-``math.tanh``, the same scalar functions srcgrad's kernels use.
+``srcgrad.nn.relu``; the hand-written Numba gradient is one loop over ``x`` with libm's ``math.exp``
+/ ``math.tanh``, as a Numba user writes it (srcgrad calls its own vectorizable versions).
 """
 import math
 

@@ -152,11 +152,11 @@ compiles; its result is checked against the hand-written Numba result: max |a �
 ≤ 1e-8, else the cell says **MISMATCH**), then warmed up with at least 2 more calls for at least
 0.5 s (0.1 s with `--quick`; BLAS thread pools need it on a busy machine). Calls faster than 0.2 ms
 are timed in batches (the per-call mean of each batch is one sample). The garbage collector is off
-while timing. All arithmetic is float64. Each workload runs in its own Python process; within it,
-all systems run side by side.
+while timing. All arithmetic is float64 except in the float32 MLP case. Each workload runs in its own
+Python process; within it, all systems run side by side.
 
-- **hand Numba**: a hand-written `@njit` gradient (the reference and the practical limit), using the
-  same scalar functions (`math.exp`, `math.tanh`) and `@` for matrix products as srcgrad's code.
+- **hand Numba**: a hand-written `@njit` gradient (the reference), written as a Numba user would:
+  loops calling `math.exp` / `math.tanh` (libm), `@` for matrix products.
 - **srcgrad**: `srcgrad.grad(f, wrt=...)` of the plain NumPy / `srcgrad.nn` function (workload 5:
   `srcgrad.train.fit`).
 - **NumPy**: a hand-written NumPy gradient. **JAX**: `jax.jit(jax.grad(f))`, x64, results
@@ -167,9 +167,11 @@ all systems run side by side.
   srcgrad), so that both see the same state of a shared machine; *srcgrad ÷ fastest peer*
   compares with the fastest of NumPy, JAX, PyTorch and autograd (named), agreeing results only.
 
-Reading the numbers: the hand-written Numba loops call the scalar `math.exp` / `math.tanh` (as
-srcgrad's code does), while NumPy and XLA evaluate `exp` / `tanh` with SIMD kernels, so for
-transcendental elementwise work the "reference" is not the fastest possible. Two things make cells
+Reading the numbers: the hand-written Numba loops call libm's scalar `exp` / `tanh`, which LLVM
+cannot vectorize; srcgrad calls its own arithmetic versions (`srcgrad/runtime/vecmath.py`), which it
+can, and NumPy and XLA have SIMD kernels of their own. JAX (XLA) and PyTorch also spread large
+elementwise work over both cores; srcgrad does so only for the softmax cross-entropy gradient's rows
+(`NUMBA_NUM_THREADS`). Two things make cells
 noisy on a shared machine: multi-threaded pools waiting for a descheduled thread (`--threads 1`
 avoids it), and glibc returning freed memory to the kernel so that every call page-faults its big
 temporaries in again (costly in a VM; `--keep-heap` avoids it). Both are off by default, so the
