@@ -13,6 +13,7 @@ from .train.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source", "set_math", "custom_vjp", "custom_jvp", "CustomFunction", "nn", "train",
+           "stop_gradient", "source", "set_math", "custom_vjp", "custom_jvp", "CustomFunction", "nn",
+           "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
            "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError"]

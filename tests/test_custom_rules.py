@@ -262,3 +262,13 @@ def test_recompute_expression_is_inlined_and_exact():
     # and the expression can be differentiated again
     h = srcgrad.hessian(sum_soft_exp)(x)
     assert_close(h, np.diag(np.exp(x)), rtol=1e-13, atol=1e-15)
+
+
+def test_recompute_expression_refuses_parameters_named_like_the_cotangent():
+    @srcgrad.custom_vjp
+    def scaled(g):
+        return 2.0 * g
+
+    scaled.defvjp(lambda c, ans, g: 2.0 * c)
+    with pytest.raises(srcgrad.SrcgradError, match="cannot be called g or y"):
+        srcgrad.rules.custom.recompute_vjp(scaled, "g * 2.0")

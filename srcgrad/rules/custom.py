@@ -19,6 +19,7 @@ so its transpose is srcgrad's own VJP of ``jvp_k`` with respect to ``t``. A func
 reverse rule cannot be differentiated in forward mode (a VJP does not give a JVP); that raises.
 """
 import ast
+import copy
 import dis
 import hashlib
 import inspect
@@ -204,9 +205,10 @@ class CustomRule(Rule):
         if self.vjps is None or not self.recompute or self.recompute[k] is None:
             return None
         part = self.recompute[k]
-        if isinstance(part, ast.AST):
+        if isinstance(part, ast.AST):          # an expression: a fresh copy for each use
             return ast.Call(ast.Attribute(ast.Name("srt", ast.Load()), "unbroadcast", ast.Load()),
-                            [part, ast.Name(f"like_{self._alias(param)}", ast.Load())], [])
+                            [copy.deepcopy(part), ast.Name(f"like_{self._alias(param)}", ast.Load())],
+                            [])
         return _parse_template(f"srt.unbroadcast(sgc.{self.key}_rvjp{k}(g, y, {self._args()}), "
                                f"like_{self._alias(param)})")
 
@@ -256,6 +258,9 @@ def recompute_vjp(function, *vjps):
     which is written into the generated code itself: fused with the code around it, a broadcast
     cotangent is read as the constant it is, which a compiled rule (a separate function) cannot."""
     rule = function.__srcgrad_rule__
+    if any(isinstance(v, str) for v in vjps) and {"g", "y"} & set(rule.params):
+        raise SrcgradError(f"recompute_vjp of {function.__name__}: an expression rule names the "
+                           "cotangent g, so the function's parameters cannot be called g or y")
     functions = [None if isinstance(v, str) else v for v in vjps]
     parts = rule._per_argument(functions, "recompute_vjp")
     rule.recompute = [_parse_template(v) if isinstance(v, str) else part
