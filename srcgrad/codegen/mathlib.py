@@ -13,10 +13,10 @@ import copy
 import os
 
 from ..errors import SrcgradError
+from ..runtime.vecmath import REPLACES
 
 # a one-argument call as printed -> srcgrad's function (srcgrad.runtime is imported as srt)
-SUBSTITUTES = {f"{module}.{name}": f"srt.{name}" for module in ("np", "math")
-               for name in ("exp", "expm1", "log", "log1p", "tanh")}
+SUBSTITUTES = {f"{module}.{name}": f"srt.{name}" for module in ("np", "math") for name in REPLACES}
 
 LIBRARIES = ("srcgrad", "libm")
 _current = os.environ.get("SRCGRAD_MATH", "srcgrad")

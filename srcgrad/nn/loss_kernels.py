@@ -6,13 +6,11 @@ Numba function that takes another function as an argument cannot be disk-cached.
 over classes couple a row through its log-sum-exp and have kernels of their own. Gradient kernels
 take the per-row cotangent ``g`` and return ``g[r] * dL_r/dx[r, j]``.
 """
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ..errors import ShapeError
-from ..runtime.vecmath import exp64, log1p64, log64, sigmoid64, softplus64
+from ..runtime.vecmath import log64, sigmoid64, softplus64
 from .rows import PARALLEL_MIN, exp_row, log_sum_exp, row_dot, row_sum
 
 MSE, MAE, HUBER, BCE, BCE_LOGITS = range(5)

@@ -12,7 +12,6 @@ arithmetic ``exp``), then sums the buffer.
 Each function takes a 2-D array and a row index (not a row view), so a kernel can read a row of one
 array and write the same row of another with one index.
 """
-import numpy as np
 from numba import njit
 
 from ..runtime.vecmath import exp64, log64

@@ -6,13 +6,14 @@ are linear in their first argument (a cotangent), so their rules are the transpo
 NumPy calls share the NumPy functions' rules (see the other rule families).
 """
 from .. import runtime as srt
+from ..runtime import vecmath
 from .registry import RULES, _BY_OBJECT, _OBJECTS, defnondiff, defrule
 
 # --- helpers that stand in for NumPy calls: the same primitives ---------------------------------------
 for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np.mean"),
                       (srt.clip, "np.clip"), (srt.reshape, "np.reshape"), (srt.ravel, "np.ravel"),
-                      (srt.reduce_sum, "np.sum"), (srt.exp, "np.exp"), (srt.expm1, "np.expm1"),
-                      (srt.log, "np.log"), (srt.log1p, "np.log1p"), (srt.tanh, "np.tanh")):
+                      (srt.reduce_sum, "np.sum"),
+                      *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES)):
     _BY_OBJECT[id(_helper)] = RULES[_key]
     _OBJECTS.append(_helper)
 

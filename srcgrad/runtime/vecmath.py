@@ -36,6 +36,10 @@ from numba.extending import intrinsic
 
 from .adjoint import as_float
 
+# NumPy's and math's functions of these names that generated code calls srcgrad's versions of
+# (codegen/mathlib.py), with NumPy's rules (rules/runtime.py)
+REPLACES = ("exp", "expm1", "log", "log1p", "tanh")
+
 _FAST = {"contract"}           # let LLVM fuse a*b+c into FMA (the error bounds are measured with it)
 
 _LOG2E = 1.4426950408889634
