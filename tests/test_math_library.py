@@ -1,8 +1,11 @@
-"""The math library of generated code (``set_math``), and the row kernels that run on all cores.
+"""The math library of generated code (``set_math``), and the code that runs on all cores: the row
+kernels and ``parallel=True`` gradients.
 
-Both math libraries must give gradients that match float64 finite differences; row kernels must give
-the same bits on one thread as on several, and match closed forms.
+Both math libraries must give gradients that match float64 finite differences; row kernels and
+parallel gradients must give the same bits on one thread as on several (and as the serial build),
+and match closed forms or finite differences.
 """
+import ast
 import math
 
 import numba
@@ -10,7 +13,7 @@ import numpy as np
 import pytest
 
 import srcgrad
-from srcgrad.codegen import mathlib
+from srcgrad.codegen import mathlib, parallel as parallel_mode
 from srcgrad.nn import loss_kernels, rows
 
 
@@ -145,3 +148,81 @@ def test_row_reductions_match_numpy():
         assert rows.row_dot(ab, ab, 1, 0) == pytest.approx(math.fsum(a * b), rel=1e-13, abs=1e-14)
         assert rows.log_sum_exp(ab, 1, np.empty((1, n))) == pytest.approx(np.log(np.sum(np.exp(a))),
                                                                           rel=1e-14)
+
+
+# -- parallel=True -----------------------------------------------------------------------------------
+def _tanh_mean(x):
+    return np.mean(np.tanh(x) * x) + np.sum(np.exp(-x * x))
+
+
+def _recurrence(x):
+    y = np.zeros_like(x)
+    for i in range(1, x.shape[0]):
+        y[i] = 0.5 * y[i - 1] + np.tanh(x[i])
+    return np.sum(y * y)
+
+
+def _same_bits(a, b):
+    return all(np.array_equal(p, q) for p, q in zip(a, b))
+
+
+def test_parallel_gradient_matches_differences_and_the_serial_bits_at_any_thread_count():
+    # model() has np.dot, np.sum along an axis and means: Numba's parallel versions of those would
+    # change the last bits with the thread count
+    args = _inputs()
+    serial = srcgrad.grad(model, wrt=(0, 1, 2))(*args)
+    parallel = srcgrad.grad(model, wrt=(0, 1, 2), parallel=True)
+    _check_against_differences(parallel(*args), args)
+    for got in _threads(lambda: parallel(*args)):
+        assert _same_bits(got, serial)
+
+
+def test_parallel_code_names_fixed_order_reductions_and_a_dense_sum_cotangent():
+    source = _code(srcgrad.source(srcgrad.grad(model, wrt=(0, 1, 2), parallel=True)))
+    assert "@njit(cache=True, parallel=True)" in source
+    assert "srt.serial_dot(" in source and "srt.serial_sum(" in source
+    assert "np.dot(" not in source and "np.sum(" not in source
+    assert "srt.spread_sum_dense(" in _code(srcgrad.source(srcgrad.grad(_tanh_mean, parallel=True)))
+    statement = ast.parse("y = x.sum(1) + np.mean(x) + a.dot(b) + np.max(x) + x.max()")
+    [(_, [renamed])] = parallel_mode.substitute([("", [statement])])
+    assert ast.unparse(renamed) == ("y = srt.serial_sum(x, 1) + srt.serial_mean(x) + "
+                                    "srt.serial_dot(a, b) + np.max(x) + x.max()")
+
+
+def test_parallel_elementwise_gradient_keeps_float32_and_the_closed_form():
+    rng = np.random.default_rng(2)
+    g = srcgrad.grad(_tanh_mean, parallel=True)
+    x = rng.normal(size=50_000)
+    t = np.tanh(x)
+    exact = ((1 - t * t) * x + t) / x.size - 2 * x * np.exp(-x * x)
+    for got in _threads(lambda: g(x)):
+        np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-17)
+    x32 = x[:1000].astype(np.float32)
+    assert g(x32).dtype == np.float32
+
+
+def test_parallel_loops_with_element_writes_forward_mode_and_njit_callers():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=40)
+    g = srcgrad.grad(_recurrence, parallel=True)(x)
+    for d, slope in _finite_difference(_recurrence, [x], 0):
+        assert np.sum(g * d) == pytest.approx(slope, rel=1e-6, abs=1e-8)
+    value, tangent = srcgrad.jvp(_recurrence, parallel=True)(x, x)
+    assert value == pytest.approx(_recurrence(x), rel=1e-14)
+    assert tangent == pytest.approx(np.dot(g, x), rel=1e-12)
+    grad_tanh_mean = srcgrad.grad(_tanh_mean, parallel=True)
+
+    @numba.njit
+    def descend(x):
+        for _ in range(3):
+            x = x - 0.1 * grad_tanh_mean(x)
+        return x
+    expected = x.copy()
+    for _ in range(3):
+        expected = expected - 0.1 * grad_tanh_mean(expected)
+    assert np.array_equal(descend(x), expected)
+
+
+def test_parallel_must_be_a_bool():
+    with pytest.raises(srcgrad.SrcgradError, match="parallel must be True or False"):
+        srcgrad.grad(_tanh_mean, parallel="yes")

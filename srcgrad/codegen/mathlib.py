@@ -8,12 +8,11 @@ decides, and ``set_math("libm")`` (or ``SRCGRAD_MATH=libm``) turns it off. The c
 the generated text, so each setting has its own cached native code; it applies to functions
 transformed after the call.
 """
-import ast
-import copy
 import os
 
 from ..errors import SrcgradError
 from ..runtime.vecmath import REPLACES
+from .rename import rename_calls
 
 # a one-argument call as printed -> srcgrad's function (srcgrad.runtime is imported as srt)
 SUBSTITUTES = {f"{module}.{name}": f"srt.{name}" for module in ("np", "math") for name in REPLACES}
@@ -40,15 +39,4 @@ def substitute(sections):
         raise SrcgradError(f"SRCGRAD_MATH must be one of {LIBRARIES}, not {_current!r}")
     if _current == "libm":
         return sections
-    rename = _Rename()
-    return [(title, [rename.visit(copy.deepcopy(s)) for s in stmts]) for title, stmts in sections]
-
-
-class _Rename(ast.NodeTransformer):
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if len(node.args) == 1 and not node.keywords and isinstance(node.func, (ast.Attribute, ast.Name)):
-            name = SUBSTITUTES.get(ast.unparse(node.func))
-            if name:
-                node.func = ast.Name(name, ast.Load())
-        return node
+    return rename_calls(sections, SUBSTITUTES, one_argument=True)

@@ -10,6 +10,8 @@ from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import stop_gradient
+from .parallel import (serial_dot, serial_mean, serial_prod, serial_std, serial_sum, serial_var,
+                       spread_mean_dense, spread_sum_dense)
 from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
 from .reductions import (amax, amin, extreme_adjoint, mean_adjoint, spread_mean, spread_sum,
                          sum_adjoint, unbroadcast)
@@ -23,4 +25,6 @@ __all__ = [
     "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
+    "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",
+    "spread_sum_dense", "spread_mean_dense",
 ]
