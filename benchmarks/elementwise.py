@@ -122,8 +122,12 @@ FUNCTIONS = {
 }
 
 
+PARALLEL_FROM = 100_000
+
+
 def cases(settings):
-    """One row per function and size: n = 1e3, 1e5, 1e6 (1e3, 1e4 when quick)."""
+    """One row per function and size: n = 1e3, 1e5, 1e6 (1e3, 1e4 when quick); srcgrad with
+    ``parallel=True`` from n = 1e5 on, where threads pay."""
     sizes = (1_000, 10_000) if settings.quick else (1_000, 100_000, 1_000_000)
     rng = np.random.default_rng(0)
     out = []
@@ -133,5 +137,6 @@ def cases(settings):
             out.append(gradient_case(
                 "1 elementwise", f"sum({fname}(x)), n={n:.0e}".replace("e+0", "e"), (x,), (0,),
                 hand=hand, hand_primal=hand_primal, srcgrad_loss=loss, numpy_grad=numpy_grad,
-                peer_loss=peer_loss))
+                peer_loss=peer_loss, parallel=n >= PARALLEL_FROM,
+                notes=[f"srcgrad: grad(..., parallel=True) from n={PARALLEL_FROM:.0e}".replace("e+0", "e")]))
     return out

@@ -259,11 +259,11 @@ def describe(cell):
     return f"{status}: {cell.get('note', '')}"
 
 
-def srcgrad_builder(f, args, wrt):
+def srcgrad_builder(f, args, wrt, parallel=False):
     """Builder: srcgrad's gradient of ``f`` w.r.t. the positions ``wrt`` (a tuple, so a tuple out)."""
     def build():
         import srcgrad
-        return plain(srcgrad.grad(f, wrt=tuple(wrt)), *args)
+        return plain(srcgrad.grad(f, wrt=tuple(wrt), parallel=parallel), *args)
     return build
 
 
@@ -276,18 +276,19 @@ def srcgrad_primal_builder(f, args):
 
 
 def gradient_case(workload, name, args, wrt, *, hand, hand_primal, srcgrad_loss, numpy_grad,
-                  peer_loss, notes=(), params=None, rtol=RTOL):
+                  peer_loss, notes=(), params=None, rtol=RTOL, parallel=False):
     """The usual row: every system computes the gradient of one loss w.r.t. ``args[i] for i in wrt``.
 
     ``hand`` / ``hand_primal``: the hand-written Numba gradient and loss; ``srcgrad_loss``: the
     NumPy/``srcgrad.nn`` function srcgrad differentiates (its ``njit`` is srcgrad's primal);
     ``numpy_grad``: hand-written NumPy gradient; ``peer_loss(ops, *args)``: the loss for JAX, PyTorch
-    and autograd (see :mod:`peers`).
+    and autograd (see :mod:`peers`). ``parallel``: srcgrad's ``grad(..., parallel=True)``, as a user
+    with large arrays writes it.
     """
     import peers
     systems = {
         "hand Numba": lambda: plain(hand, *args),
-        "srcgrad": srcgrad_builder(srcgrad_loss, args, wrt),
+        "srcgrad": srcgrad_builder(srcgrad_loss, args, wrt, parallel),
         "NumPy": lambda: plain(numpy_grad, *args),
         **peers.grad_builders(peer_loss, args, wrt),
     }
