@@ -14,7 +14,8 @@ here: a plain NumPy function plus an ``@overload`` chosen from Numba types.
 import numpy as np
 from numba.core import types
 from numba.core.errors import TypingError
-from numba.extending import overload, register_jitable
+from numba import njit
+from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
@@ -84,7 +85,7 @@ def unsupported(name, *args):
 
 # -- broadcasting kernels: plain index loops compile much faster than np.where or
 #    broadcasting setitem, and every gradient compiles them -----------------------
-@register_jitable
+@njit(cache=True)
 def _aligned(shape, n):
     """``shape`` right-aligned to n dims (leading 1s) as an int64 array."""
     out = np.ones(n, np.int64)
@@ -93,7 +94,7 @@ def _aligned(shape, n):
     return out
 
 
-@register_jitable
+@njit(cache=True)
 def _rows(osh, src):
     """For a C-ordered array of aligned shape ``src`` broadcast to ``osh``: the flat offset
     of each row (last axis) of ``osh`` in C order, the stride (0 or 1) along a row, and
@@ -123,7 +124,7 @@ def _rows(osh, src):
     return off, st[max(n - 1, 0)], inner
 
 
-@register_jitable
+@njit(cache=True)
 def _flat(a):
     return a.ravel()            # C-order view; a copy only for non-contiguous arrays
 

@@ -10,7 +10,8 @@ that enter the formula.  Results always have exactly the operand's shape
 import numpy as np
 from numba.core import types
 from numba.core.errors import TypingError
-from numba.extending import overload, register_jitable
+from numba import njit
+from numba.extending import overload
 
 from ..errors import ShapeError
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
@@ -79,17 +80,17 @@ def _common_class(*ts):
     return np.float32 if all(f == types.float32 for f in fts) else np.float64
 
 
-@register_jitable
+@njit(cache=True)
 def _c64(a):
     return np.ascontiguousarray(a).astype(np.float64)
 
 
-@register_jitable
+@njit(cache=True)
 def _c32(a):
     return np.ascontiguousarray(a).astype(np.float32)
 
 
-@register_jitable
+@njit(cache=True)
 def _c(a):
     return np.ascontiguousarray(a)
 
@@ -126,7 +127,7 @@ def _dot_adj_impl(name, g, x, other, first):
     cls = _common_class(g, other)
     nx = x.ndim if is_array(x) else -1
     no = other.ndim if is_array(other) else -1
-    env = dict(cls=cls, scale=_scale, vdot=_vdot, outer=_outer)
+    env = dict(cls=cls, scale=_scale, vdot=_vdot, outer=_outer, dot=_dot, dot_nt=_dot_nt, dot_tn=_dot_tn)
     if nx <= 0 and no > 0:                      # scalar-like x times array: sum(g * other)
         expr = "cls(vdot(g, o))" if nx < 0 else "np.full(x.shape, cls(vdot(g, o)))"
     elif nx < 0:                                # scalar x, scalar-like other
@@ -145,16 +146,33 @@ def _dot_adj_impl(name, g, x, other, first):
                               % (name, g, x, other))
         env["cg"], env["co"] = _conv(g, cls), _conv(other, cls)
         if nx == 2 and no == 2:
-            expr = "np.dot(cg(g), co(o).T)" if first else "np.dot(co(o).T, cg(g))"
+            expr = "dot_nt(cg(g), co(o))" if first else "dot_tn(co(o), cg(g))"
         elif nx == 2:                           # other is 1-D
             expr = "outer(g, o, cls)" if first else "outer(o, g, cls)"
         else:                                   # x 1-D, other 2-D
-            expr = "np.dot(co(o), cg(g))" if first else "np.dot(co(o).T, cg(g))"
+            expr = "dot(co(o), cg(g))" if first else "dot_tn(co(o), cg(g))"
     return _mk(expr, first, env)
 
 
+# Matrix products of the adjoints, compiled once per signature into Numba's disk cache (written
+# inline, each new generated function would compile NumPy's dot again: about 0.3 s apiece).
+@njit(cache=True)
+def _dot(a, b):
+    return np.dot(a, b)
+
+
+@njit(cache=True)
+def _dot_nt(a, b):
+    return np.dot(a, b.T)
+
+
+@njit(cache=True)
+def _dot_tn(a, b):
+    return np.dot(a.T, b)
+
+
 # Small loop kernels: they compile far faster than np.outer / ufunc expressions.
-@register_jitable
+@njit(cache=True)
 def _scale(g, x, o, cls):
     """g * o (g shaped like x, o a scalar) as a new array."""
     out = np.empty(x.shape, cls)
@@ -164,7 +182,7 @@ def _scale(g, x, o, cls):
     return out
 
 
-@register_jitable
+@njit(cache=True)
 def _vdot(g, o):
     gf, of = _flat(g), _flat(o)
     s = 0.0
@@ -173,7 +191,7 @@ def _vdot(g, o):
     return s
 
 
-@register_jitable
+@njit(cache=True)
 def _outer(u, v, cls):
     uf, vf = _flat(u), _flat(v)
     out = np.empty((uf.size, vf.size), cls)
@@ -208,7 +226,7 @@ def _outer_impl(name, g, x, other, first):
     return _mk("check(%s)" % r if is_scalar(x) else "%s.reshape(x.shape)" % r, first, env)
 
 
-@register_jitable
+@njit(cache=True)
 def _one(r):
     if r.size != 1:
         raise ShapeError("cotangent shape mismatch")
