@@ -7,13 +7,15 @@ from .errors import SrcgradError, UnsupportedError, ArgumentError, ShapeError, C
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 from .codegen.mathlib import set_math
+from .check import GradientCheckError, check_grads
 from .rules.custom import CustomFunction, custom_jvp, custom_vjp
 from . import nn, train
 from .train.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source", "set_math", "custom_vjp", "custom_jvp", "CustomFunction", "nn",
+           "stop_gradient", "source", "set_math", "check_grads", "custom_vjp", "custom_jvp", "CustomFunction", "nn",
            "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
-           "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError"]
+           "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError",
+           "GradientCheckError"]
