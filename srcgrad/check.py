@@ -55,7 +55,7 @@ def check_grads(f, args, wrt=0, modes=MODES, order=1, eps=None, rtol=None, atol=
     rtol = tolerance if rtol is None else rtol
     atol = tolerance if atol is None else atol
     rng = np.random.default_rng(seed)
-    _check(api, f, args, positions, modes, order, 1, eps, rtol, atol, rng, "f")
+    _check(api, f, args, positions, modes, order, 1, eps, rtol, atol, rng, _name(f))
 
 
 def _check(api, f, args, positions, modes, order, level, eps, rtol, atol, rng, label):
@@ -110,7 +110,7 @@ def _compare(got, expected, scale, rtol, atol, mode, level, f, p, label):
     error, allowed = abs(got - expected), atol + rtol * scale
     if not np.isfinite(got) or not error <= allowed:
         raise GradientCheckError(
-            f"{mode}-mode derivative of order {level} of {label} ({_name(f)}) with respect to "
+            f"{mode}-mode derivative of order {level} of {label} with respect to "
             f"argument {_describe(f, p)} is off: <u, J v> = {got!r}, finite differences give "
             f"{expected!r} (difference {error:.3g}, allowed {allowed:.3g}, u and v random)")
 
