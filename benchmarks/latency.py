@@ -6,7 +6,10 @@ which transforms and writes the code; hand-written Numba: nothing to build) and 
 
 - cold: ``SRCGRAD_CACHE_DIR`` and ``NUMBA_CACHE_DIR`` point at new, empty temporary folders, so
   srcgrad generates and Numba compiles everything (srcgrad's own ``nn`` kernels included);
-- warm: a second process with the same folders, so both load what the first one cached.
+- warm: a second process with the same folders, so both load what the first one cached;
+- new function (srcgrad only): a third process with the same Numba folder but a new, empty
+  ``SRCGRAD_CACHE_DIR``, so the generated gradient is new to Numba while srcgrad's own kernels are
+  cached, as for a user's next function. (For a hand-written kernel, a new function is a cold one.)
 
 The hand-written Numba gradients are ``@njit(cache=True)``, so they use the same cache the same way.
 The time reported is build + first call inside the probe. Imports and Numba's one-time start-up (the
@@ -58,9 +61,10 @@ def probe(label, system):
             "first_call_s": t4 - t2}
 
 
-def run_probe(label, system, cache_root):
-    """``probe`` in a subprocess whose caches live under ``cache_root``."""
-    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(cache_root / "srcgrad"),
+def run_probe(label, system, cache_root, generated="srcgrad"):
+    """``probe`` in a subprocess whose caches live under ``cache_root`` (srcgrad's generated files
+    in its folder ``generated``)."""
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(cache_root / generated),
                NUMBA_CACHE_DIR=str(cache_root / "numba"))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, str(Path(__file__)), "--probe", label, system], env=env,
@@ -87,12 +91,14 @@ def run(settings, log=print):
     results = []
     for label in labels:
         for system in SYSTEMS:
-            cold, warm, error = [], [], None
+            cold, warm, new, error = [], [], [], None
             for _ in range(repeats):
                 root = Path(tempfile.mkdtemp(prefix="srcgrad-bench-cache-"))
                 try:
                     cold.append(run_probe(label, system, root))
                     warm.append(run_probe(label, system, root))
+                    if system == "srcgrad":
+                        new.append(run_probe(label, system, root, generated="srcgrad-new"))
                 except Exception as exc:  # noqa: BLE001 - recorded in the table
                     error = str(exc)
                     break
@@ -103,6 +109,8 @@ def run(settings, log=print):
                 entry["error"] = error
             if cold and warm:
                 entry["cold"], entry["warm"] = summary(cold), summary(warm)
+                if new:
+                    entry["new"] = summary(new)
             results.append(entry)
             log(f"  latency | {label} | {system}: " + (
                 error or f"cold {entry['cold']['median']:.2f} s, warm {entry['warm']['median']:.3f} s"))

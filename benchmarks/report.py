@@ -87,18 +87,19 @@ def agreement_table(rows):
 
 
 def latency_table(entries):
-    lines = ["| gradient | system | cold first call | warm first call | Numba start-up (warm) "
-             "| import (cold process) |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| gradient | system | cold first call | new function | warm first call "
+             "| Numba start-up (warm) | import (cold process) |", "|---|---|---:|---:|---:|---:|---:|"]
 
     def median(samples, key):
         values = sorted(s.get(key, float("nan")) for s in samples)
         return fmt_seconds(values[len(values) // 2])
     for e in entries:
         if "cold" not in e:
-            lines.append(f"| {e['gradient']} | {e['system']} | error: {_escape(e.get('error', ''))[:150]} | | | |")
+            lines.append(f"| {e['gradient']} | {e['system']} | error: {_escape(e.get('error', ''))[:150]} | | | | |")
             continue
-        cold, warm = e["cold"], e["warm"]
+        cold, warm, new = e["cold"], e["warm"], e.get("new")
         lines.append(f"| {e['gradient']} | {e['system']} | {fmt_timing(cold['median'], cold['min'], cold['max'])} "
+                     f"| {fmt_timing(new['median'], new['min'], new['max']) if new else '= cold'} "
                      f"| {fmt_timing(warm['median'], warm['min'], warm['max'])} "
                      f"| {median(warm['samples'], 'startup_s')} | {median(cold['samples'], 'import_s')} |")
     return "\n".join(lines)
@@ -196,6 +197,9 @@ def markdown(results):
         parts += ["## Compile latency (first call in a fresh process)", "",
                   "Build + first call of the gradient in a new Python process. Cold: empty "
                   "`SRCGRAD_CACHE_DIR` and `NUMBA_CACHE_DIR`; warm: a second process with the same folders. "
+                  "New function: srcgrad's own kernels cached (same `NUMBA_CACHE_DIR`) but the generated "
+                  "gradient new (empty `SRCGRAD_CACHE_DIR`), as for a user's next function; a hand-written "
+                  "kernel has nothing to share, so its new function is a cold one. "
                   "The hand-written gradients are `@njit(cache=True)`. Imports and Numba's one-time "
                   "start-up (the first call of any compiled function in a process, cached or not; here a "
                   "trivial cached one, called first) are shown apart: every Numba program pays the "
