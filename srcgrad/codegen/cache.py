@@ -6,23 +6,48 @@ hash covers the module's whole text; that text carries srcgrad's version and a d
 sources (rules and runtime), so editing the user's function, a helper it calls, or upgrading srcgrad
 gives a new file and never reuses stale native code. The module is registered in ``sys.modules``
 because Numba's cache loader imports it by name in later processes.
+
+What is in the folder runs as the user, so srcgrad trusts it only as far as it can tell nobody else
+wrote it: the folder is created user-only and refused when another user owns it or may write to
+it; a generated file whose text differs from what srcgrad would write is rewritten before import;
+and Numba's cache files (pickles, which run code when loaded) are loaded only if they carry the
+SHA-256 sums srcgrad recorded when Numba wrote them, else deleted and rebuilt.
 """
+import glob
 import hashlib
 import importlib.util
+import json
 import os
+import stat
 import sys
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
+from ..errors import SrcgradError
+
 ENV_VAR = "SRCGRAD_CACHE_DIR"
+_LOCK = threading.RLock()      # one thread at a time writes and imports a generated module
 
 
 def cache_dir():
     """The folder for generated files: ``$SRCGRAD_CACHE_DIR`` or ``~/.cache/srcgrad`` (user-only)."""
     path = Path(os.environ.get(ENV_VAR) or Path.home() / ".cache" / "srcgrad")
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _check_private(path)
     return path
+
+
+def _check_private(path):
+    if not hasattr(os, "getuid"):          # no POSIX owners or modes (Windows)
+        return
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise SrcgradError(
+            f"srcgrad's cache folder {path} is owned by another user or writable by others, and "
+            f"what it holds runs as you; use a private folder (chmod 700 {path}) or point "
+            f"{ENV_VAR} at one")
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +62,13 @@ def package_digest():
 
 
 def load_module(stem, text):
-    """Write ``text`` to its content-addressed file (if needed) and import it."""
+    """Write ``text`` to its content-addressed file (if needed) and import it, once per process
+    even when several threads ask at the same time."""
+    with _LOCK:
+        return _load_module(stem, text)
+
+
+def _load_module(stem, text):
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     name = f"srcgrad_{stem}_{digest}"
     module = sys.modules.get(name)
@@ -59,3 +90,49 @@ def load_module(stem, text):
         del sys.modules[name]
         raise
     return module, path
+
+
+# -- Numba's cache files of a generated function, checked against recorded sums ---------------------
+def _numba_files(dispatcher):
+    """The index and data files Numba keeps for ``dispatcher`` (its cache may not exist yet)."""
+    cache_file = dispatcher._cache._cache_file
+    base = cache_file._index_name[:-len(".nbi")]
+    return sorted(glob.glob(os.path.join(glob.escape(cache_file._cache_path), glob.escape(base) + ".*")))
+
+
+def _sums_path(generated_path):
+    return Path(generated_path).with_suffix(".sums")
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def verify_numba_cache(dispatcher, generated_path):
+    """Delete Numba's cache files of ``dispatcher`` unless each has the sum srcgrad recorded for it
+    (a corrupt, truncated or foreign file is never unpickled; Numba compiles afresh instead)."""
+    files = _numba_files(dispatcher)
+    if not files:
+        return
+    try:
+        sums = json.loads(_sums_path(generated_path).read_text())
+    except (OSError, ValueError):
+        sums = {}
+    if all(isinstance(sums, dict) and sums.get(os.path.basename(f)) == _sha256(f) for f in files):
+        return
+    for f in files:
+        try:
+            os.remove(f)
+        except FileNotFoundError:
+            pass
+
+
+def record_numba_cache(dispatcher, generated_path):
+    """Record the sums of Numba's cache files of ``dispatcher``, as it has just written them."""
+    sums = {os.path.basename(f): _sha256(f) for f in _numba_files(dispatcher)}
+    target = _sums_path(generated_path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(sums, f)
+    os.replace(tmp, target)
