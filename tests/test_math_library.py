@@ -179,7 +179,7 @@ def test_parallel_gradient_matches_differences_and_the_serial_bits_at_any_thread
 
 def test_parallel_code_names_fixed_order_reductions_and_a_dense_sum_cotangent():
     source = _code(srcgrad.source(srcgrad.grad(model, wrt=(0, 1, 2), parallel=True)))
-    assert "@njit(cache=True, parallel=True)" in source
+    assert "parallel=True)" in source
     assert "srt.serial_dot(" in source and "srt.serial_sum(" in source
     assert "np.dot(" not in source and "np.sum(" not in source
     assert "srt.spread_sum_dense(" in _code(srcgrad.source(srcgrad.grad(_tanh_mean, parallel=True)))

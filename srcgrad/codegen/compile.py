@@ -35,19 +35,25 @@ import srcgrad.runtime.custom as sgc
 '''
 
 
+# NumPy's arithmetic, also for scalars: x / 0.0 is inf (or nan), as in the NumPy the user wrote, not
+# Python's ZeroDivisionError; and divisions need no zero test, so loops with them vectorize.
+DECORATOR = "@njit(cache=True, error_model='numpy')"
+
+
 class Generated:
     """What srcgrad knows about a function it generated: source, file, and line origins."""
 
-    def __init__(self, text, path, origins, params, required, kind, seed_param):
+    def __init__(self, text, path, origins, params, required, kind, seed_param, wrt=()):
         self.text, self.path, self.origins, self.kind = text, path, origins, kind
         self.params, self.required, self.seed_param = params, required, seed_param
+        self.wrt = wrt
 
 
 def compile_adjoint(adj, version, parallel=False):
     """Print, write and wrap the generated function ``adj``; ``parallel`` compiles it with Numba's
     parallel mode (see :mod:`srcgrad.codegen.parallel`)."""
     sections = mathlib.substitute(adj.sections)
-    decorator = "@njit(cache=True)"
+    decorator = DECORATOR
     if parallel:
         sections, decorator = parallel_mode.substitute(sections), parallel_mode.DECORATOR
     body, body_origins = emit.function_source(adj.name, adj.params, adj.defaults, sections, decorator,
@@ -61,14 +67,14 @@ def compile_adjoint(adj, version, parallel=False):
     offset = header.count("\n") + 1
     origins = {index + offset: origin for index, origin in body_origins.items()}
     return load_generated(adj.name, text, adj.params, len(adj.params) - len(adj.defaults),
-                          adj.seed_param, origins)
+                          adj.seed_param, origins, adj.wrt)
 
 
-def load_generated(name, text, params, required, seed_param=None, origins=None):
+def load_generated(name, text, params, required, seed_param=None, origins=None, wrt=()):
     """Write, import and wrap the generated function ``name`` (its module's whole ``text``)."""
     module, path = load_module(name, text)
     dispatcher = getattr(module, name)
-    _guard(dispatcher, Generated(text, path, origins or {}, params, required, name, seed_param))
+    _guard(dispatcher, Generated(text, path, origins or {}, params, required, name, seed_param, wrt))
     return dispatcher
 
 
@@ -128,6 +134,13 @@ def _guard(dispatcher, info):
 
 def check_arguments(args, kws, info):
     for name, value in list(zip(info.params, args)) + list(kws.items()):
+        if name in getattr(info, "wrt", ()) and _integral(value):
+            what = (f"an array of {value.dtype}" if isinstance(value, np.ndarray)
+                    else f"an {type(value).__name__}" if type(value).__name__[0] in "aeiou"
+                    else f"a {type(value).__name__}")
+            raise ArgumentError(f"{info.kind} differentiates with respect to {name!r}, which is "
+                                f"{what}: integers and booleans have no gradient; pass floats "
+                                f"or leave {name!r} out of wrt")
         if isinstance(value, (bool, int, float, np.number, np.bool_, OmittedArg)):
             continue
         if isinstance(value, np.ndarray):
@@ -141,6 +154,11 @@ def check_arguments(args, kws, info):
         hint = " (convert it with np.asarray)" if isinstance(value, (list, tuple)) else ""
         raise ArgumentError(f"argument {name!r} of {info.kind} is a {type(value).__name__}; "
                             f"srcgrad functions take numbers and NumPy arrays{hint}")
+
+
+def _integral(value):
+    kind = value.dtype.kind if isinstance(value, (np.ndarray, np.generic)) else None
+    return isinstance(value, (bool, int)) or kind in ("b", "i", "u")
 
 
 class _SeedItems:

@@ -9,7 +9,7 @@ helpers and ``srcgrad.nn`` kernels (which choose their own threading).
 from ..runtime.parallel import ORDER_SENSITIVE
 from .rename import rename_calls
 
-DECORATOR = "@njit(cache=True, parallel=True)"
+DECORATOR = "@njit(cache=True, error_model='numpy', parallel=True)"
 
 FUNCTIONS = {f"{module}.{name}": f"srt.serial_{name}" for module in ("np", "numpy")
              for name in ORDER_SENSITIVE}

@@ -100,7 +100,7 @@ def _dense_overload(mean):
             cls = float_class(like)
             return lambda c, like: cls(c)
         if mean:
-            return lambda c, like: np.ones(like.shape, like.dtype) * as_float(like, c / like.size)
+            return lambda c, like: np.ones(like.shape, like.dtype) * as_float(like, c / max(like.size, 1))
         return lambda c, like: np.ones(like.shape, like.dtype) * as_float(like, c)
     return ov
 

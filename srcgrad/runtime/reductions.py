@@ -307,8 +307,9 @@ def spread_sum(c, like):
 
 
 def spread_mean(c, like):
-    """As :func:`spread_sum`, for ``mean(like)``: ``c / like.size`` everywhere."""
-    return spread_sum(c / np.size(like), like)
+    """As :func:`spread_sum`, for ``mean(like)``: ``c / like.size`` everywhere (nowhere when
+    ``like`` is empty: its gradient is an empty array, not a division by zero)."""
+    return spread_sum(c / max(np.size(like), 1), like)
 
 
 def _spread_overload(mean):
@@ -319,8 +320,10 @@ def _spread_overload(mean):
             raise unsupported("spread_mean" if mean else "spread_sum", c, like)
         if is_scalar(like):
             return lambda c, like: cls(c)
+        if like.ndim == 0:          # (Numba cannot broadcast to shape ())
+            return lambda c, like: np.full(like.shape, cls(c))
         if mean:
-            return lambda c, like: _spread(cls(c / like.size), like.shape)
+            return lambda c, like: _spread(cls(c / max(like.size, 1)), like.shape)
         return lambda c, like: _spread(cls(c), like.shape)
     return ov
 

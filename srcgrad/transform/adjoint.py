@@ -32,6 +32,7 @@ class Adjoint:
     sources: list        # FunctionSource of the user function and every inlined helper
     user_name: str
     origin: object
+    wrt: tuple = ()      # the differentiated parameters (float arguments, checked when called)
 
 
 def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
@@ -159,7 +160,8 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
             defaults[p] = v
     return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params, defaults=defaults,
                    seed_param=seed_name, sections=sections,
-                   sources=ctx.sources, user_name=fsrc.name, origin=origin)
+                   sources=ctx.sources, user_name=fsrc.name, origin=origin,
+                   wrt=tuple(t.name for t in targets if t.param))
 
 
 def _parse(text):

@@ -32,6 +32,7 @@ class Tangent:
     sources: list
     user_name: str
     origin: object
+    wrt: tuple = ()
 
 
 class Forward:
@@ -116,6 +117,10 @@ def build(fn, wrt):
     for k, w in enumerate(wrt_names):
         seed = seed_param if not many else f"{seed_param}[{k}]"
         prologue.append(_parse(f"{tangent_name(w)} = srt.seed({seed}, srt.check_float({w}))"))
+    # an argument outside wrt that active values are written into starts with a zero tangent
+    for p in params:
+        if p in active and p not in wrt_names:
+            prologue.append(_parse(f"{tangent_name(p)} = srt.zeros_like({p})"))
     forward = Forward(active)
     code = forward.block(body)
     values, tangents = [], []
@@ -130,7 +135,7 @@ def build(fn, wrt):
                    seed_param=seed_param,
                    sections=[(None, prologue), ("values and tangents, side by side", code),
                              (None, [ret])],
-                   sources=ctx.sources, user_name=fsrc.name, origin=origin)
+                   sources=ctx.sources, user_name=fsrc.name, origin=origin, wrt=tuple(wrt_names))
 
 
 def _sum(terms):
