@@ -3,7 +3,8 @@
 ``grad(f)`` reads ``f``'s source, writes its adjoint as readable Python, and compiles that with
 Numba in nopython mode. The result runs at native speed from Python and from other ``@njit`` code.
 """
-from .errors import SrcgradError, UnsupportedError, ArgumentError, ShapeError, CompileError
+from .errors import (SrcgradError, UnsupportedError, ArgumentError, ShapeError, CompileError,
+                     NonFiniteError)
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 from .codegen.mathlib import set_math
@@ -18,4 +19,4 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian"
            "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
            "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError",
-           "GradientCheckError"]
+           "GradientCheckError", "NonFiniteError"]

@@ -17,23 +17,24 @@ from .transform.adjoint import build
 _VERSION = "0.1.0"
 
 
-def _make(fn, wrt, mode, parallel=False, **options):
-    return compile_adjoint(build(fn, wrt, mode, **options), _VERSION, _parallel(parallel))
+def _make(fn, wrt, mode, parallel=False, debug_nans=False, **options):
+    return compile_adjoint(build(fn, wrt, mode, **options), _VERSION, _flag("parallel", parallel),
+                           _flag("debug_nans", debug_nans))
 
 
-def _parallel(parallel):
-    if not isinstance(parallel, bool):
-        raise SrcgradError(f"parallel must be True or False, not {parallel!r}")
-    return parallel
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise SrcgradError(f"{name} must be True or False, not {value!r}")
+    return value
 
 
 def _decorator(mode, doc):
-    def transform(f=None, wrt=0, parallel=False):
+    def transform(f=None, wrt=0, parallel=False, debug_nans=False):
         if f is None:
-            return functools.partial(transform, wrt=wrt, parallel=parallel)
+            return functools.partial(transform, wrt=wrt, parallel=parallel, debug_nans=debug_nans)
         if not callable(f):
             raise SrcgradError(f"{mode} expects a function, got {type(f).__name__}")
-        return _make(f, wrt, mode, parallel)
+        return _make(f, wrt, mode, parallel, debug_nans)
     transform.__name__ = mode
     transform.__doc__ = doc
     return transform
@@ -51,6 +52,10 @@ elementwise work of the function and of its adjoint) run on all of Numba's threa
 (``NUMBA_NUM_THREADS``), with the same bits as the serial build at any thread count. It pays from
 about 1e5 elements per expression; below that, threads cost more than they save. It applies to
 ``grad``, ``value_and_grad``, ``vjp``, ``gradients`` and ``jvp``.
+
+``debug_nans=True`` (the same functions take it) makes the generated code check each value and
+gradient it computes and raise :class:`srcgrad.NonFiniteError` at the first that is nan or inf,
+naming the user's line. Without it, inf and nan propagate as in NumPy.
 """)
 
 value_and_grad = _decorator("value_and_grad", """Like :func:`grad`, returning ``(f(*args), gradient)``.""")
@@ -61,7 +66,7 @@ output's shape; for a function returning a tuple, ``dy`` is a tuple with one ent
 """)
 
 
-def gradients(f, wrt, stop_gradients=(), unconnected=None, parallel=False):
+def gradients(f, wrt, stop_gradients=(), unconnected=None, parallel=False, debug_nans=False):
     """TensorFlow's ``tf.gradients`` for a function: ``g(*args, grad_ys=None)`` returns a tuple with,
     for each ``wrt`` item, the sum over all outputs y of ``f`` of the derivative of ``grad_y · y``.
 
@@ -77,21 +82,22 @@ def gradients(f, wrt, stop_gradients=(), unconnected=None, parallel=False):
         wrt = (wrt,)
     if isinstance(stop_gradients, (int, str)):
         stop_gradients = (stop_gradients,)
-    return _make(f, tuple(wrt), "gradients", parallel, stop_gradients=tuple(stop_gradients),
-                 unconnected=unconnected)
+    return _make(f, tuple(wrt), "gradients", parallel, debug_nans,
+                 stop_gradients=tuple(stop_gradients), unconnected=unconnected)
 
 
-def jvp(f=None, wrt=0, parallel=False):
+def jvp(f=None, wrt=0, parallel=False, debug_nans=False):
     """Forward mode: a function ``(*args, tangent)`` returning ``(f(*args), directional derivative)``.
 
     ``tangent`` has the shape of the ``wrt`` argument (a tuple of them when ``wrt`` is a tuple).
     The tangent code is generated alongside the primal by the same pipeline, statement by statement.
     """
     if f is None:
-        return functools.partial(jvp, wrt=wrt, parallel=parallel)
+        return functools.partial(jvp, wrt=wrt, parallel=parallel, debug_nans=debug_nans)
     if not callable(f):
         raise SrcgradError(f"jvp expects a function, got {type(f).__name__}")
-    return compile_adjoint(forward.build(f, wrt), _VERSION, _parallel(parallel))
+    return compile_adjoint(forward.build(f, wrt), _VERSION, _flag("parallel", parallel),
+                           _flag("debug_nans", debug_nans))
 
 
 def hvp(f, wrt=0):

@@ -25,6 +25,11 @@ class ShapeError(ArgumentError, ValueError):
     Compiled code raises it directly, so a call from Python needs no wrapper to translate it."""
 
 
+class NonFiniteError(SrcgradError, FloatingPointError):
+    """Under ``debug_nans=True``: a value or gradient became nan or inf; the message names the
+    user's line. Compiled code raises it directly."""
+
+
 class CompileError(SrcgradError):
     """Numba rejected the generated code; the message points at the user's line."""
 

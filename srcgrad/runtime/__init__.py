@@ -9,7 +9,7 @@ from .like import example_like, float_like, mean_like, sum_like
 from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
-from .ops import stop_gradient
+from .ops import check_finite, stop_gradient
 from .parallel import (serial_dot, serial_mean, serial_prod, serial_std, serial_sum, serial_var,
                        spread_mean_dense, spread_sum_dense)
 from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
@@ -26,5 +26,5 @@ __all__ = [
     "new_tape", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
     "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",
-    "spread_sum_dense", "spread_mean_dense",
+    "spread_sum_dense", "spread_mean_dense", "check_finite",
 ]
