@@ -225,9 +225,12 @@ class Normalizer(Expressions, Inlining):
 
     def assign_to(self, name, expr):
         if _is_atom(expr):
-            self.emit(assign(name, expr, self.origin, kind="copy"))
+            if not (isinstance(expr, ast.Name) and expr.id == name):
+                self.emit(assign(name, expr, self.origin, kind="copy"))
             return
         kind, value, rule, args = self.rhs(expr)
+        if kind == "copy" and isinstance(value, ast.Name) and value.id == name:
+            return      # ``s = s`` does nothing (and its adjoint, read naively, would zero _bs)
         if kind == "op" and name in names_in(ast.Tuple(list(args.values()), ast.Load())):
             tmp = self.namer.fresh("t")
             self.emit(assign(tmp, value, self.origin, kind, rule, args))

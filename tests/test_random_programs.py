@@ -1,0 +1,174 @@
+"""Hypothesis-generated programs: loops with element writes, branches on computed values, helper
+calls and reductions over an array argument, written to a real module, differentiated in both
+modes and checked against float64 finite differences of the same plain Python function. A smaller
+set is checked to second order with ``check_grads``. Shrunk failures become the regression cases
+at the bottom of this file."""
+import importlib.util
+import itertools
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+
+import srcgrad
+from conftest import numeric_grad
+
+# smooth and finite on the whole real line; {a} and {b} are scalar expressions
+UNARY = ["math.tanh({a})", "math.sin({a})", "math.exp(-({a}) * ({a}))", "(0.5 * ({a}))",
+         "math.log(1.0 + ({a}) * ({a}))", "(-({a}))"]
+BINARY = ["({a} + {b})", "({a} - {b})", "({a} * {b})", "({a} / (1.5 + math.cos({b})))"]
+
+
+def scalar_tree(leaves):
+    return st.recursive(
+        leaves,
+        lambda sub: st.one_of(
+            st.tuples(st.sampled_from(UNARY), sub).map(lambda t: t[0].format(a=t[1])),
+            st.tuples(st.sampled_from(BINARY), sub, sub).map(lambda t: t[0].format(a=t[1], b=t[2]))),
+        max_leaves=4)
+
+
+constants = st.sampled_from(["0.5", "1.5", "-0.75", "2.0"])
+# inside the loop: the element, the running scalar, the previous element written
+loop_expr = scalar_tree(st.one_of(st.sampled_from(["x[i]", "s", "y[i - 1]", "w"]), constants))
+# outside loops: the running scalar, a fixed element, the second argument
+outer_expr = scalar_tree(st.one_of(st.sampled_from(["s", "x[0]", "x[2]", "w"]), constants))
+ARRAY_FORMS = ["np.tanh(y)", "y * x", "np.sin(x) * y", "np.exp(-y * y)", "y / (2.0 + np.cos(x))"]
+
+
+@st.composite
+def programs(draw):
+    """The source of ``f(x, w)``, x an array of 4, w a float; the condition a branch tests."""
+    lines, conditions = ["s = w * 0.5"], []
+    for k in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["loop", "branch", "helper", "reduce"]))
+        if kind == "loop":
+            lines += ["y = np.zeros_like(x)", "for i in range(1, x.shape[0]):",
+                      f"    y[i] = {draw(loop_expr)}", f"s = s + np.sum({draw(st.sampled_from(ARRAY_FORMS))})"]
+        elif kind == "branch":
+            condition = draw(outer_expr)
+            conditions.append(condition)
+            lines += [f"c{k} = {condition}", f"if c{k} > 0.0:", f"    s = {draw(outer_expr)}",
+                      "else:", f"    s = {draw(outer_expr)}"]
+        elif kind == "helper":
+            lines.append(f"s = helper({draw(outer_expr)}, x[1]) + s")
+        else:
+            lines.append(f"s = s + np.sum(np.tanh(x * ({draw(outer_expr)})))")
+    lines.append("return s")
+    body = "\n".join("    " + line for line in lines)
+    source = ("import math\n\nimport numpy as np\n\n\n"
+              "def helper(a, b):\n    return a * math.tanh(b) + math.sin(a * b)\n\n\n"
+              f"def f(x, w):\n{body}\n")
+    return source, conditions
+
+
+_TMP = Path(tempfile.mkdtemp(prefix="srcgrad-random-programs-"))
+_COUNTER = itertools.count()
+
+
+def load(source):
+    name = f"srcgrad_random_program_{next(_COUNTER)}"
+    path = _TMP / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.f
+
+
+points = st.tuples(
+    st.lists(st.floats(-1.5, 1.5, allow_nan=False).map(lambda v: round(v, 3) + 0.0), min_size=4,
+             max_size=4).map(np.array),
+    st.floats(-1.5, 1.5, allow_nan=False).map(lambda v: round(v, 3) + 0.0))
+
+
+def _away_from_branch_edges(f, x, w):
+    """Finite differences are only a reference where no branch flips within their step."""
+    taken = _branches(f, x, w)
+    for k in range(x.size + 1):
+        for h in (-1e-5, 1e-5):
+            xs, ws = x.copy(), w
+            if k < x.size:
+                xs[k] += h
+            else:
+                ws += h
+            assume(_branches(f, xs, ws) == taken)
+
+
+def _branches(f, x, w):
+    """The sign of each branch condition ``c<k>`` as ``f`` runs (recorded by a line tracer)."""
+    signs = {}
+
+    def trace(frame, event, arg):
+        if frame.f_code is f.__code__ and event == "line":
+            for name, value in frame.f_locals.items():
+                if name[:1] == "c" and name[1:].isdigit():
+                    signs[name] = value > 0.0
+        return trace
+    sys.settrace(trace)
+    try:
+        f(x.copy(), w)
+    finally:
+        sys.settrace(None)
+    return signs
+
+
+def _check(f, x, w, g_rev, fwd, source):
+    value = f(x.copy(), w)
+    assume(np.isfinite(value) and abs(value) < 1e6)
+    _away_from_branch_edges(f, x, w)
+    expected = numeric_grad(f, (x, w), (0, 1))
+    scale = max(1.0, abs(value), float(np.max(np.abs(expected[0]))), abs(expected[1]))
+    gx, gw = g_rev(x, w)
+    message = f"\nx={x.tolist()!r} w={w!r}\n{source}"
+    np.testing.assert_allclose(gx, expected[0], rtol=1e-5, atol=1e-6 * scale, err_msg=message)
+    assert abs(gw - expected[1]) <= 1e-5 * abs(expected[1]) + 1e-6 * scale, message
+    t = np.array([0.3, -0.7, 1.1, 0.2])
+    _, tangent = fwd(x, w, (t, 0.5))
+    slope = float(np.dot(expected[0], t) + 0.5 * expected[1])
+    assert abs(tangent - slope) <= 1e-5 * abs(slope) + 1e-5 * scale, message
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(program=programs(), point=points)
+def test_random_program_in_both_modes(program, point):
+    source, _ = program
+    f = load(source)
+    x, w = point
+    _check(f, x, w, srcgrad.grad(f, wrt=(0, 1)), srcgrad.jvp(f, wrt=(0, 1)), source)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(program=programs(), point=points)
+def test_random_program_to_second_order(program, point):
+    source, _ = program
+    f = load(source)
+    x, w = point
+    value = f(x.copy(), w)
+    assume(np.isfinite(value) and abs(value) < 1e3)
+    _away_from_branch_edges(f, x, w)
+    srcgrad.check_grads(f, (x, w), wrt=0, order=2, rtol=1e-4, atol=1e-6)
+
+
+# -- regression cases: shrunk programs that once failed ---------------------------------------------
+REGRESSIONS = [
+    # ``s = s`` in a branch: its adjoint zeroed the adjoint of s (gradient in w was 0, not 0.5)
+    ("import math\n\nimport numpy as np\n\n\ndef helper(a, b):\n    return a * math.tanh(b) + "
+     "math.sin(a * b)\n\n\ndef f(x, w):\n    s = w * 0.5\n    c0 = math.tanh(s)\n    if c0 > 0.0:\n"
+     "        s = ((0.5 + 2.0) / (1.5 + math.cos(2.0)))\n    else:\n        s = s\n"
+     "    s = helper(((0.5 + 2.0) / (1.5 + math.cos(2.0))), x[1]) + s\n    return s\n",
+     [-0.469, 0.008, 1.233, -0.777], -0.124),
+]
+
+
+@pytest.mark.parametrize("source, x, w", REGRESSIONS)
+def test_regressions(source, x, w):
+    f = load(source)
+    _check(f, np.array(x), w, srcgrad.grad(f, wrt=(0, 1)), srcgrad.jvp(f, wrt=(0, 1)), source)
