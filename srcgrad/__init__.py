@@ -13,10 +13,18 @@ from .rules.custom import CustomFunction, custom_jvp, custom_vjp
 from . import nn, train
 from .train.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 
+def _refresh_kernel_caches():
+    import sys
+    from .codegen.cache import refresh_kernel_caches
+    refresh_kernel_caches([m for name, m in list(sys.modules.items()) if name.startswith("srcgrad.")])
+
+
+_refresh_kernel_caches()
+
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source", "set_math", "check_grads", "custom_vjp", "custom_jvp", "CustomFunction", "nn",
-           "train",
+           "stop_gradient", "source", "set_math", "check_grads", "custom_vjp", "custom_jvp",
+           "CustomFunction", "nn", "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
            "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError",
            "GradientCheckError", "NonFiniteError"]

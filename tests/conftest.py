@@ -7,10 +7,16 @@
   this suite), while keeping a failing build local to the tests that use it.
 * ``check_grad``: call a gradient on copies of the inputs, check it did not
   mutate them, check shapes/dtypes, and compare against finite differences.
+* ``load_source``: import generated test source from a real file (srcgrad
+  reads a function's source with ``inspect``, which needs one).
 """
 
 import functools
+import importlib.util
+import itertools
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +182,23 @@ def check_grad(f, args, wrt=0, rtol=RTOL, atol=ATOL, g=None):
     fscale = _scalar_out(f, [_to_f64(a) for a in args])
     assert_close(got, expected, rtol=rtol, atol=atol, fscale=fscale)
     return got
+
+
+# --------------------------------------------------------------------------
+# Generated test functions
+# --------------------------------------------------------------------------
+
+_SOURCES = Path(tempfile.mkdtemp(prefix="srcgrad-test-sources-"))
+_SOURCE_COUNTER = itertools.count()
+
+
+def load_source(source, prefix="generated"):
+    """Write ``source`` to a new module file, import it and return the module."""
+    name = f"srcgrad_{prefix}_{next(_SOURCE_COUNTER)}"
+    path = _SOURCES / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -159,3 +159,23 @@ def test_threads_asking_for_the_same_gradient_at_once_share_one_compiled_functio
     e = np.exp(-X * X)
     for _, value in results.values():
         np.testing.assert_allclose(value, e * (1 - 2 * X * X), rtol=1e-14)
+
+
+def test_srcgrads_own_kernel_caches_are_dropped_when_its_sources_change(tmp_path):
+    # Numba checks a cached kernel against its own file only; a stamp of all srcgrad's sources
+    # catches edits to what the kernel inlined from elsewhere
+    from types import SimpleNamespace
+    folder = tmp_path / "__pycache__"
+    folder.mkdir()
+    module = SimpleNamespace(kernel=SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder))))
+    cached = [folder / "rows.row_sum-10.py311.nbi", folder / "rows.row_sum-10.py311.1.nbc"]
+    for f in cached:
+        f.write_bytes(b"native code")
+    (folder / "srcgrad-sources.digest").write_text("an older srcgrad")
+    cache.refresh_kernel_caches([module])
+    assert not any(f.exists() for f in cached)
+    assert (folder / "srcgrad-sources.digest").read_text() == cache.package_digest()
+    for f in cached:
+        f.write_bytes(b"native code")
+    cache.refresh_kernel_caches([module])          # built from these sources: kept
+    assert all(f.exists() for f in cached)

@@ -2,18 +2,12 @@
 module file (so inspect.getsource works), differentiated by srcgrad and
 checked against central finite differences of the same plain Python function."""
 
-import importlib.util
-import itertools
-import sys
-import tempfile
-from pathlib import Path
-
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import srcgrad
-from conftest import assert_close, assert_same_structure, numeric_grad
+from conftest import assert_close, assert_same_structure, load_source, numeric_grad
 
 # Every unary form is smooth and finite for any finite real argument of
 # moderate size.
@@ -57,19 +51,8 @@ coordinate = st.floats(min_value=-1.5, max_value=1.5, allow_nan=False).map(
     lambda v: round(v, 3) + 0.0
 )
 
-_TMP = Path(tempfile.mkdtemp(prefix="srcgrad-random-exprs-"))
-_COUNTER = itertools.count()
-
-
 def load(source):
-    name = f"srcgrad_random_expr_{next(_COUNTER)}"
-    path = _TMP / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.f
+    return load_source(source, "random_expr").f
 
 
 @settings(

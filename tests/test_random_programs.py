@@ -3,11 +3,7 @@ calls and reductions over an array argument, written to a real module, different
 modes and checked against float64 finite differences of the same plain Python function. A smaller
 set is checked to second order with ``check_grads``. Shrunk failures become the regression cases
 at the bottom of this file."""
-import importlib.util
-import itertools
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +11,12 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import srcgrad
-from conftest import numeric_grad
+from conftest import load_source, numeric_grad
 
 # smooth and finite on the whole real line; {a} and {b} are scalar expressions
 UNARY = ["math.tanh({a})", "math.sin({a})", "math.exp(-({a}) * ({a}))", "(0.5 * ({a}))",
-         "math.log(1.0 + ({a}) * ({a}))", "(-({a}))"]
+         "math.log(1.0 + ({a}) * ({a}))", "(-({a}))", "math.atan({a})", "math.cos({a})",
+         "math.sqrt(1.0 + ({a}) * ({a}))", "(({a}) ** 2)"]
 BINARY = ["({a} + {b})", "({a} - {b})", "({a} * {b})", "({a} / (1.5 + math.cos({b})))"]
 
 
@@ -37,7 +34,14 @@ constants = st.sampled_from(["0.5", "1.5", "-0.75", "2.0"])
 loop_expr = scalar_tree(st.one_of(st.sampled_from(["x[i]", "s", "y[i - 1]", "w"]), constants))
 # outside loops: the running scalar, a fixed element, the second argument
 outer_expr = scalar_tree(st.one_of(st.sampled_from(["s", "x[0]", "x[2]", "w"]), constants))
-ARRAY_FORMS = ["np.tanh(y)", "y * x", "np.sin(x) * y", "np.exp(-y * y)", "y / (2.0 + np.cos(x))"]
+# NumPy's smooth elementwise primitives, each on a domain where it is finite and differentiable
+ARRAY_FORMS = ["np.tanh(y)", "y * x", "np.sin(x) * y", "np.exp(-y * y)", "y / (2.0 + np.cos(x))",
+               "np.log1p(y * y)", "np.sqrt(1.0 + y * y)", "np.arctan(y) * x", "np.sinh(0.5 * np.tanh(y))",
+               "np.cosh(0.5 * x) * y", "np.expm1(0.3 * np.tanh(y))", "np.square(y - x)",
+               "np.log(2.0 + np.sin(y))", "np.arcsinh(y) * x", "np.power(1.5 + np.cos(y), 1.5)",
+               "np.divide(y, 2.0 + x * x)", "np.tan(0.3 * np.tanh(y))", "np.arcsin(0.5 * np.tanh(y))",
+               "np.arccos(0.5 * np.tanh(x)) * y", "np.log2(1.0 + y * y)", "np.log10(1.0 + x * x) * y",
+               "np.mean(y) * x", "np.sum(y * x) * y", "np.exp(0.5 * np.cos(y))"]
 
 
 @st.composite
@@ -66,19 +70,12 @@ def programs(draw):
     return source, conditions
 
 
-_TMP = Path(tempfile.mkdtemp(prefix="srcgrad-random-programs-"))
-_COUNTER = itertools.count()
+SETTINGS = dict(deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 def load(source):
-    name = f"srcgrad_random_program_{next(_COUNTER)}"
-    path = _TMP / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.f
+    return load_source(source, "random_program").f
 
 
 points = st.tuples(
@@ -134,8 +131,7 @@ def _check(f, x, w, g_rev, fwd, source):
     assert abs(tangent - slope) <= 1e-5 * abs(slope) + 1e-5 * scale, message
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=30, **SETTINGS)
 @given(program=programs(), point=points)
 def test_random_program_in_both_modes(program, point):
     source, _ = program
@@ -144,8 +140,7 @@ def test_random_program_in_both_modes(program, point):
     _check(f, x, w, srcgrad.grad(f, wrt=(0, 1)), srcgrad.jvp(f, wrt=(0, 1)), source)
 
 
-@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=6, **SETTINGS)
 @given(program=programs(), point=points)
 def test_random_program_to_second_order(program, point):
     source, _ = program

@@ -153,14 +153,26 @@ def test_second_derivatives_through_skipped_forward_values_and_recompute_forms()
 
 def tanh_then_rebind(x):
     y = np.tanh(x)
-    x = 2.0 * x                     # the parameter is bound a second time
+    x = 2.0 * x                     # the parameter is bound a second time: a new version
+    return np.sum(y), np.sum(x)
+
+
+def tanh_then_rebind_in_loop(x):
+    y = np.tanh(x)
+    for _ in range(2):
+        x = 2.0 * x                 # rebound in a loop: one variable, 4x by the reverse sweep
     return np.sum(y), np.sum(x)
 
 
 def test_a_recompute_form_never_reads_a_rebound_name():
-    # tanh's recompute form would read x, which by the reverse sweep holds 2x: it must keep y
-    g = build_grad(tanh_then_rebind)
-    assert "srt.tanh_slope(x)" not in srcgrad.source(g)
     x = np.array([0.3, -1.2, 2.0])
+    # a straight-line rebinding is a new variable, so tanh's recompute form may read x itself
+    g = build_grad(tanh_then_rebind)
+    assert "srt.tanh_slope(x)" in srcgrad.source(g)
     assert_close(g(x), 1 - np.tanh(x) ** 2 + 2, rtol=1e-14)
     assert_close(g(x), numeric_grad(lambda v: sum(tanh_then_rebind(v)), (x,)), rtol=1e-6)
+    # in a loop, x by the reverse sweep holds 4x: the form must keep y instead
+    g = build_grad(tanh_then_rebind_in_loop)
+    assert "srt.tanh_slope(x)" not in srcgrad.source(g)
+    assert_close(g(x), 1 - np.tanh(x) ** 2 + 4, rtol=1e-14)
+    assert_close(g(x), numeric_grad(lambda v: sum(tanh_then_rebind_in_loop(v)), (x,)), rtol=1e-6)

@@ -136,3 +136,41 @@ def record_numba_cache(dispatcher, generated_path):
     with os.fdopen(fd, "w") as f:
         json.dump(sums, f)
     os.replace(tmp, target)
+
+
+# -- srcgrad's own kernels: rebuilt when any of srcgrad's sources changed -----------------------------
+def refresh_kernel_caches(modules):
+    """Delete Numba's cached native code of srcgrad's own kernels (in ``modules``) unless it was
+    built from the sources srcgrad has now.
+
+    Numba checks a cached function against its own file only, while a kernel carries inlined code
+    from other files (the math runtime, row helpers): after editing those, Numba would load the old
+    machine code, which can crash. A digest of all of srcgrad's sources, stamped next to each
+    cache folder, catches every such edit (an upgrade, a partial install, a developer's change)."""
+    digest = package_digest()
+    folders = set()
+    for module in modules:
+        for obj in list(vars(module).values()):
+            for dispatcher in (obj, getattr(obj, "_dispatcher", None)):
+                path = getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
+                if isinstance(path, str):
+                    folders.add(path)
+    for folder in sorted(folders):
+        stamp = Path(folder) / "srcgrad-sources.digest"
+        try:
+            if stamp.read_text() == digest:
+                continue
+        except OSError:
+            pass
+        for f in glob.glob(os.path.join(glob.escape(folder), "*.nb[ic]")):
+            try:
+                os.remove(f)
+            except OSError:
+                pass
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w") as out:
+                out.write(digest)
+            os.replace(tmp, stamp)
+        except OSError:
+            pass        # a read-only folder: Numba cannot write caches there either

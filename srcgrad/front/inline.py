@@ -62,6 +62,7 @@ class Inlining:
             else:
                 rename[p] = self.temp_copy(value)
         inner = type(self)(callee, self.ctx, rename, prefix)
+        inner.top = self.top and self.depth == 0
         body, results = inner.run()
         self.out.extend(body)
         if not result_needed:

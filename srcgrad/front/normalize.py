@@ -70,6 +70,10 @@ class Normalizer(Expressions, Inlining):
         self.out = []
         self.origin = fsrc.origin(fsrc.node)
         self.no_hoist = False
+        # straight-line versions: see assign_name
+        self.depth = -1             # 0 while normalising the function's own top-level statements
+        self.top = True             # False for a helper inlined inside a loop or a branch
+        self.assigned = set(fsrc.params())
         ctx.sources.append(fsrc)
 
     # -- driver ----------------------------------------------------------------------------------------
@@ -85,11 +89,13 @@ class Normalizer(Expressions, Inlining):
 
     def block(self, stmts):
         saved, self.out = self.out, []
+        self.depth += 1
         for s in stmts:
             previous = self.origin
             self.origin = self.fsrc.origin(s)
             self.stmt(s)
             self.origin = previous
+        self.depth -= 1
         out, self.out = self.out, saved
         return out
 
@@ -152,7 +158,7 @@ class Normalizer(Expressions, Inlining):
     def store(self, target, value, node):
         """Assign the expression (or ready atom) ``value`` to ``target``."""
         if isinstance(target, ast.Name):
-            self.assign_to(self.local(target.id), value)
+            self.assign_name(target.id, value)
         elif isinstance(target, ast.Subscript):
             base = self.written_array(target, node)
             index = self.compound(target.slice)
@@ -189,7 +195,7 @@ class Normalizer(Expressions, Inlining):
             for n, a in zip(names, atoms):
                 if not isinstance(n, ast.Name):
                     self.fail("nested unpacking is not supported", node)
-                self.emit(assign(self.local(n.id), a, self.origin, kind="nondiff"))
+                self.emit(assign(self.new_version(n.id), a, self.origin, kind="nondiff"))
             return
         else:
             self.fail(f"cannot unpack {ast.unparse(value)!r}", node,
@@ -209,7 +215,7 @@ class Normalizer(Expressions, Inlining):
         expr = ast.BinOp(left=_as_load(s.target), op=s.op, right=s.value)
         ast.copy_location(expr, s)
         if isinstance(s.target, ast.Name):
-            self.assign_to(self.local(s.target.id), expr)
+            self.assign_name(s.target.id, expr)
         elif isinstance(s.target, ast.Subscript):
             base = self.written_array(s.target, s)
             index = self.compound(s.target.slice)
@@ -222,6 +228,33 @@ class Normalizer(Expressions, Inlining):
             self.emit(write(base, _copy(index), ast.Name(tmp, ast.Load()), self.origin))
         else:
             self.fail(f"augmented assignment to {ast.unparse(s.target)!r} is not supported", s)
+
+    def assign_name(self, user, expr):
+        """Assign ``expr`` to the user's variable ``user`` (read with its current version)."""
+        self.local(user)                    # (fails for names that cannot be assigned here)
+        if not self.redefines(user):
+            self.assigned.add(user)
+            self.assign_to(self.local(user), expr)
+            return
+        name = self.namer.fresh(self.local(user) + "_")
+        self.assign_to(name, expr)          # the right side still reads the previous version
+        self.rename[user] = ast.Name(name, ast.Load())
+
+    def new_version(self, user):
+        """The generated name to assign ``user`` to, switching to a new version if this is a
+        straight-line redefinition (the value to assign must be computed already)."""
+        if self.redefines(user):
+            self.rename[user] = ast.Name(self.namer.fresh(self.local(user) + "_"), ast.Load())
+        self.assigned.add(user)
+        return self.local(user)
+
+    def redefines(self, user):
+        """Whether assigning ``user`` here starts a new version of it: a straight-line assignment
+        (not in a loop or branch) of a variable that already has a value. Each version is its own
+        variable, with its own adjoint of its own type and shape, so ``s = w; t = 3 * s;
+        s = x * 2`` keeps the scalar ``s`` and the array ``s`` apart (one adjoint for both would
+        give w the sum of t's cotangent over x's elements)."""
+        return self.top and self.depth == 0 and user in self.assigned
 
     def assign_to(self, name, expr):
         if _is_atom(expr):

@@ -46,25 +46,17 @@ def serial_dot(a, b):
     return np.dot(a, b)
 
 
-@overload(serial_sum)
-def _ov_sum(a, axis=None):
-    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
-        return lambda a, axis=None: np.sum(a)
-    return lambda a, axis=None: np.sum(a, axis)
+def _axis_overload(reduce):
+    """The overload of a twin of ``reduce(a[, axis])``: NumPy's own, in an ordinary call."""
+    def ov(a, axis=None):
+        if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+            return lambda a, axis=None: reduce(a)
+        return lambda a, axis=None: reduce(a, axis)
+    return ov
 
 
-@overload(serial_prod)
-def _ov_prod(a, axis=None):
-    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
-        return lambda a, axis=None: np.prod(a)
-    return lambda a, axis=None: np.prod(a, axis)
-
-
-@overload(serial_mean)
-def _ov_mean(a, axis=None):
-    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
-        return lambda a, axis=None: np.mean(a)
-    return lambda a, axis=None: np.mean(a, axis)
+for _twin, _reduce in ((serial_sum, np.sum), (serial_prod, np.prod), (serial_mean, np.mean)):
+    overload(_twin)(_axis_overload(_reduce))
 
 
 @overload(serial_var)

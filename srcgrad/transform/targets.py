@@ -8,6 +8,7 @@ definition: the total derivative of the outputs with respect to its value. Stopp
 its definition a constant for everything upstream, while its own gradient is still reported.
 """
 import ast
+import re
 from dataclasses import dataclass
 
 from ..analysis.activity import iter_assigns
@@ -46,8 +47,12 @@ def resolve(items, fsrc, params, body, allow_variables, purpose="wrt"):
 
 def _single_definition(label, fsrc, body):
     name = user_names(local_names(fsrc)).get(label, label)
+    # a straight-line redefinition is a new variable, _<name>_<k> (front/normalize.py): it still
+    # counts as assigning the user's variable again
+    version = re.compile(rf"_{re.escape(name)}_\d+")
     found = [(s, loops) for s, loops in _assigns_with_loops(body)
-             if isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
+             if isinstance(s.targets[0], ast.Name)
+             and (s.targets[0].id == name or version.fullmatch(s.targets[0].id))]
     if len(found) != 1:
         how = "never assigned" if not found else f"assigned {len(found)} times"
         raise ArgumentError(f"{label!r} is not an argument of {fsrc.name!r}, and as a variable it is "
