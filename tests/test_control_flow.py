@@ -650,3 +650,38 @@ def test_while_with_break_inside_for(seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_rotating_state(seed):
     check_grad(x_rotating_state, (np.random.default_rng(seed).normal(size=50),), 0)
+
+
+# -- a name bound again to a value of another type or shape ----------------------------------------
+def rebind_scalar_then_array(x, w):
+    s = w * 1.0
+    t = s * 3.0
+    s = x * 2.0                 # the same name, now an array
+    return t + np.sum(s)
+
+
+def rebind_in_loop_body(x, w):
+    acc = 0.0
+    for _ in range(2):
+        s = w * 1.0
+        t = np.sin(s) * 3.0
+        s = x * 2.0
+        acc = acc + t + np.sum(s * s)
+    return acc
+
+
+def rebind_parameter(x, a, b):
+    a = x                       # the scalar parameter becomes an array
+    return np.sum(a * b) + a[0]
+
+
+def test_a_name_rebound_to_another_type_keeps_one_adjoint_per_value():
+    x = np.array([0.3, -0.8, 1.1])
+    gx, gw = check_grad(rebind_scalar_then_array, (x, 0.7), wrt=(0, 1))
+    assert gw == pytest.approx(3.0, rel=1e-12)          # not 3 * x.size
+    gx, gw = check_grad(rebind_in_loop_body, (x, 0.7), wrt=(0, 1))
+    assert gw == pytest.approx(6 * math.cos(0.7), rel=1e-12)
+    np.testing.assert_allclose(gx, 16 * x, rtol=1e-12)
+    gx, ga, gb = check_grad(rebind_parameter, (x, 0.7, -0.4), wrt=(0, 1, 2))
+    assert np.ndim(ga) == 0 and ga == 0.0               # a scalar, like the argument
+    np.testing.assert_allclose(gx, [1 - 0.4, -0.4, -0.4], rtol=1e-12)

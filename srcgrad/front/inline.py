@@ -61,8 +61,7 @@ class Inlining:
                 rename[p] = value          # the caller's variable itself: no copy, no alias
             else:
                 rename[p] = self.temp_copy(value)
-        inner = type(self)(callee, self.ctx, rename, prefix)
-        inner.top = self.top and self.depth == 0
+        inner = type(self)(callee, self.ctx, rename, prefix)   # (its locals live only in its body)
         body, results = inner.run()
         self.out.extend(body)
         if not result_needed:

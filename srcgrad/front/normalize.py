@@ -58,6 +58,15 @@ def normalize(fn):
     return fsrc, params, body, results, ctx
 
 
+class _Scope:
+    """A block being normalised: its block-local names (None at the function's own level, where
+    every reassignment starts a version), and those it has assigned so far."""
+
+    def __init__(self, local):
+        self.local = local or set()
+        self.assigned = set()
+
+
 class Normalizer(Expressions, Inlining):
     def __init__(self, fsrc, ctx, rename, prefix):
         self.fsrc, self.ctx, self.namer = fsrc, ctx, ctx.namer
@@ -70,10 +79,10 @@ class Normalizer(Expressions, Inlining):
         self.out = []
         self.origin = fsrc.origin(fsrc.node)
         self.no_hoist = False
-        # straight-line versions: see assign_name
+        # straight-line versions: see redefines()
         self.depth = -1             # 0 while normalising the function's own top-level statements
-        self.top = True             # False for a helper inlined inside a loop or a branch
         self.assigned = set(fsrc.params())
+        self.scope = None           # the block being normalised: its block-local names
         ctx.sources.append(fsrc)
 
     # -- driver ----------------------------------------------------------------------------------------
@@ -90,14 +99,35 @@ class Normalizer(Expressions, Inlining):
     def block(self, stmts):
         saved, self.out = self.out, []
         self.depth += 1
+        outer, self.scope = self.scope, _Scope(self.block_locals(stmts) if self.depth else None)
+        kept = {name: self.rename[name] for name in self.scope.local}
         for s in stmts:
             previous = self.origin
             self.origin = self.fsrc.origin(s)
             self.stmt(s)
             self.origin = previous
+        self.rename.update(kept)            # block-local versions end with their block
+        self.scope = outer
         self.depth -= 1
         out, self.out = self.out, saved
         return out
+
+    def block_locals(self, stmts):
+        """The names local to a nested block: read nowhere outside it, and first mentioned in it
+        by an assignment at its own level that does not read them (so no value flows in from
+        before the block, from an earlier iteration, or out of it)."""
+        inside = {id(n) for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
+        everywhere = defaultdict(list)
+        for n in ast.walk(self.fsrc.node):
+            if isinstance(n, ast.Name):
+                everywhere[n.id].append(id(n))
+        seen, candidates = set(self.fsrc.params()), set()
+        for s in stmts:
+            if (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                    and s.targets[0].id not in seen and s.targets[0].id not in names_in(s.value)):
+                candidates.add(s.targets[0].id)
+            seen |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}
+        return {v for v in candidates if all(i in inside for i in everywhere[v])}
 
     def emit(self, node):
         if not hasattr(node, "sg_origin"):
@@ -233,7 +263,7 @@ class Normalizer(Expressions, Inlining):
         """Assign ``expr`` to the user's variable ``user`` (read with its current version)."""
         self.local(user)                    # (fails for names that cannot be assigned here)
         if not self.redefines(user):
-            self.assigned.add(user)
+            self.note_assigned(user)
             self.assign_to(self.local(user), expr)
             return
         name = self.namer.fresh(self.local(user) + "_")
@@ -245,16 +275,24 @@ class Normalizer(Expressions, Inlining):
         straight-line redefinition (the value to assign must be computed already)."""
         if self.redefines(user):
             self.rename[user] = ast.Name(self.namer.fresh(self.local(user) + "_"), ast.Load())
-        self.assigned.add(user)
+        self.note_assigned(user)
         return self.local(user)
 
+    def note_assigned(self, user):
+        self.assigned.add(user)
+        if self.scope is not None:
+            self.scope.assigned.add(user)
+
     def redefines(self, user):
-        """Whether assigning ``user`` here starts a new version of it: a straight-line assignment
-        (not in a loop or branch) of a variable that already has a value. Each version is its own
-        variable, with its own adjoint of its own type and shape, so ``s = w; t = 3 * s;
-        s = x * 2`` keeps the scalar ``s`` and the array ``s`` apart (one adjoint for both would
-        give w the sum of t's cotangent over x's elements)."""
-        return self.top and self.depth == 0 and user in self.assigned
+        """Whether assigning ``user`` here starts a new version of it: a straight-line
+        reassignment, at the function's own level (or a helper's), or in a loop or branch body
+        that the name never leaves (see block_locals). Each version is its own variable, with its
+        own adjoint of its own type and shape, so ``s = w; t = 3 * s; s = x * 2`` keeps the scalar
+        ``s`` and the array ``s`` apart (one adjoint for both would give w the sum of t's
+        cotangent over x's elements)."""
+        if self.depth == 0:
+            return user in self.assigned
+        return user in self.scope.local and user in self.scope.assigned
 
     def assign_to(self, name, expr):
         if _is_atom(expr):
