@@ -117,8 +117,11 @@ def _compare(got, expected, scale, rtol, atol, mode, level, f, p, label):
 
 # -- values: scalars, arrays and tuples of them ---------------------------------------------------
 def _private(a):
-    return a.copy() if isinstance(a, np.ndarray) else tuple(_private(b) for b in a) \
-        if isinstance(a, tuple) else a
+    if isinstance(a, np.ndarray):
+        return a.copy()
+    if isinstance(a, tuple):
+        return tuple(_private(b) for b in a)
+    return a
 
 
 def _copies(args, dtype=None):

@@ -22,8 +22,8 @@ def insert_checks(sections):
 def _block(stmts):
     out = []
     for s in stmts:
-        for field in ("body", "orelse"):
-            if isinstance(getattr(s, field, None), list) and not isinstance(s, ast.Assign):
+        for field in ("body", "orelse"):          # loops and branches
+            if isinstance(getattr(s, field, None), list):
                 setattr(s, field, _block(getattr(s, field)))
         out.append(s)
         check = _check(s)
