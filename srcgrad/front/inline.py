@@ -61,7 +61,7 @@ class Inlining:
                 rename[p] = value          # the caller's variable itself: no copy, no alias
             else:
                 rename[p] = self.temp_copy(value)
-        inner = type(self)(callee, self.ctx, rename, prefix)   # (its locals live only in its body)
+        inner = type(self)(callee, self.ctx, rename, prefix)
         body, results = inner.run()
         self.out.extend(body)
         if not result_needed:

@@ -6,16 +6,25 @@ are linear in their first argument (a cotangent), so their rules are the transpo
 NumPy calls share the NumPy functions' rules (see the other rule families).
 """
 from .. import runtime as srt
-from ..runtime import vecmath
+from ..runtime import parallel, vecmath
 from .registry import RULES, _BY_OBJECT, _OBJECTS, defnondiff, defrule
 
+def _same_rule(helper, key):
+    """``helper`` is differentiated with the rule registered as ``key``."""
+    _BY_OBJECT[id(helper)] = RULES[key]
+    _OBJECTS.append(helper)
+
+
 # --- helpers that stand in for NumPy calls: the same primitives ---------------------------------------
+# (srcgrad's math and the parallel-mode twins are among them, so generated code built with either
+# can be differentiated again)
 for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np.mean"),
                       (srt.clip, "np.clip"), (srt.reshape, "np.reshape"), (srt.ravel, "np.ravel"),
                       (srt.reduce_sum, "np.sum"),
-                      *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES)):
-    _BY_OBJECT[id(_helper)] = RULES[_key]
-    _OBJECTS.append(_helper)
+                      *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES),
+                      *((getattr(srt, f"serial_{name}"), f"np.{name}") for name in parallel.ORDER_SENSITIVE
+                        if f"np.{name}" in RULES)):
+    _same_rule(_helper, _key)
 
 # --- no derivative --------------------------------------------------------------------------------------
 for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "float_like",
@@ -50,6 +59,8 @@ defrule("srt.spread_sum", ("c", "like"), objects=(srt.spread_sum,),
         tangents={"c": "srt.spread_sum(t, like)"}, c="srt.reduce_sum(g, None)")
 defrule("srt.spread_mean", ("c", "like"), objects=(srt.spread_mean,),
         tangents={"c": "srt.spread_mean(t, like)"}, c="srt.mean(g, None)")
+_same_rule(srt.spread_sum_dense, "srt.spread_sum")
+_same_rule(srt.spread_mean_dense, "srt.spread_mean")
 defrule("srt.reshape_like", ("c", "like"), objects=(srt.reshape_like,),
         tangents={"c": "srt.reshape_like(t, like)"}, c="srt.reshape_like(g, like_c)")
 defrule("srt.reverse_cumsum", ("c", "like"), objects=(srt.reverse_cumsum,),
