@@ -171,12 +171,12 @@ Python process; within it, all systems run side by side.
 Reading the numbers: the hand-written Numba loops call libm's scalar `exp` / `tanh`, which LLVM
 cannot vectorize; srcgrad calls its own arithmetic versions (`srcgrad/runtime/vecmath.py`), which it
 can, and NumPy and XLA have SIMD kernels of their own. JAX (XLA) and PyTorch also spread large
-elementwise work over both cores; srcgrad does so only for the softmax cross-entropy gradient's rows
-(`NUMBA_NUM_THREADS`). Two things make cells
-noisy on a shared machine: multi-threaded pools waiting for a descheduled thread (`--threads 1`
-avoids it), and glibc returning freed memory to the kernel so that every call page-faults its big
-temporaries in again (costly in a VM; `--keep-heap` avoids it). Both are off by default, so the
-defaults measure what a user gets.
+elementwise work over both cores; so does srcgrad where the case says `parallel=True`, and in the
+softmax cross-entropy gradient's rows (`NUMBA_NUM_THREADS`). Multi-threaded pools make cells noisy
+on a shared machine, waiting for a descheduled thread (`--threads 1` avoids it; the default
+measures what a user gets). Every worker process imports srcgrad, whose import keeps freed blocks
+of up to 32 MiB mapped (`srcgrad/runtime/heap.py`), so no system there pays page faults for its
+large temporaries on every call.
 """
 
 

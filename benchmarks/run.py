@@ -78,18 +78,15 @@ def environment_details(peers):
 
 
 # -- the driver -----------------------------------------------------------------------------------------
-def worker_env(threads=None, keep_heap=False):
+def worker_env(threads=None):
     """Environment variables for the workers: ``threads`` caps every native thread pool (None: each
-    library's default); ``keep_heap`` stops glibc's malloc from handing freed memory back to the
-    kernel, so big temporaries are not page-faulted in again on every call."""
+    library's default)."""
     env = {}
     if threads:
         env = {var: str(threads) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                               "NUMBA_NUM_THREADS")}
         if threads == 1:
             env["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
-    if keep_heap:
-        env.update(MALLOC_TRIM_THRESHOLD_=str(2**40), MALLOC_MMAP_THRESHOLD_=str(2**30))
     return env
 
 
@@ -157,9 +154,6 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per workload process")
     parser.add_argument("--threads", type=int, help="cap BLAS/OpenMP/PyTorch/Numba (and, for 1, XLA) thread "
                                                     "pools at N threads (default: each library's default)")
-    parser.add_argument("--keep-heap", action="store_true",
-                        help="glibc malloc keeps freed memory (MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_), "
-                             "so large temporaries cost no page faults on each call (default: malloc defaults)")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="only rewrite RESULTS.md and results.png (in --out, default: next to JSON) "
                              "from a results.json")
@@ -186,8 +180,9 @@ def main(argv=None):
     t_start = time.perf_counter()
     results = {"meta": machine_info(), "quick": opts.quick, "workloads": {}, "rows": [], "latency": []}
     results["meta"]["threads"] = opts.threads or "library defaults"
-    results["meta"]["malloc"] = "keeps freed memory (--keep-heap)" if opts.keep_heap else "glibc defaults"
-    extra_env = worker_env(opts.threads, opts.keep_heap)
+    results["meta"]["malloc"] = ("as srcgrad's import sets it (srcgrad/runtime/heap.py: freed blocks up to "
+                                 "32 MiB stay mapped), for every system in the worker process")
+    extra_env = worker_env(opts.threads)
     env = run_worker("env", opts.quick, opts.timeout, extra_env)
     results["meta"].update(env.get("env", {"env_error": env.get("error")}))
     for name in names:

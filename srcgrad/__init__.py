@@ -7,6 +7,7 @@ from .errors import (SrcgradError, UnsupportedError, ArgumentError, ShapeError, 
                      NonFiniteError)
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
+from .runtime.heap import keep_freed_memory
 from .codegen.mathlib import set_math
 from .check import GradientCheckError, check_grads
 from .rules.custom import CustomFunction, custom_jvp, custom_vjp
@@ -20,6 +21,7 @@ def _refresh_kernel_caches():
 
 
 _refresh_kernel_caches()
+keep_freed_memory()     # large arrays' pages stay mapped between calls (runtime/heap.py)
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
