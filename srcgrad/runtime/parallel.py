@@ -15,7 +15,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from .adjoint import as_float, float_class, is_scalar, unsupported
+from .adjoint import as_float, float_class, float_type, is_scalar, unsupported
 from .reductions import spread_mean, spread_sum
 
 # NumPy functions whose parallel versions reassociate; generated code names their serial twins
@@ -91,8 +91,16 @@ def _dense_overload(mean):
         if is_scalar(like):
             cls = float_class(like)
             return lambda c, like: cls(c)
+        # Written without a call where the types allow: a conversion call (as_float) in the inlined
+        # body keeps the parallel pass from dropping the np.ones array after fusing its loop, which
+        # then costs a write and a read of the whole array (2.3× on relu's gradient at n = 1e6).
+        target = float_type(like)
+        if mean and target == types.float64:
+            return lambda c, like: np.ones(like.shape, like.dtype) * (c / max(like.size, 1))
         if mean:
             return lambda c, like: np.ones(like.shape, like.dtype) * as_float(like, c / max(like.size, 1))
+        if c == target:
+            return lambda c, like: np.ones(like.shape, like.dtype) * c
         return lambda c, like: np.ones(like.shape, like.dtype) * as_float(like, c)
     return ov
 
