@@ -685,3 +685,65 @@ def test_a_name_rebound_to_another_type_keeps_one_adjoint_per_value():
     gx, ga, gb = check_grad(rebind_parameter, (x, 0.7, -0.4), wrt=(0, 1, 2))
     assert np.ndim(ga) == 0 and ga == 0.0               # a scalar, like the argument
     np.testing.assert_allclose(gx, [1 - 0.4, -0.4, -0.4], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# tapes given their room before a loop (plain pushes inside)
+# --------------------------------------------------------------------------
+
+
+def tape_recurrence(x, a):
+    h = 0.0
+    s = 0.0
+    for i in range(x.shape[0]):
+        h = math.tanh(a * h + x[i])
+        s += h
+    return s
+
+
+def tape_mixed_sites(x, a):
+    """h is pushed before the loops, twice per iteration of a loop (once inside a branch), in a
+    nested loop and again after it in the same body, and in a loop with a while loop inside."""
+    h = 0.5
+    s = 0.0
+    for i in range(x.shape[0]):
+        h = math.sin(a * h + x[i])           # room made before the loop for two pushes...
+        if x[i] > 0.0:
+            h = h * h + 0.1                  # ...as a push in a branch counts too
+        s += h * x[i]
+    for i in range(x.shape[0]):
+        for j in range(i % 3 + 1):           # room made before this inner loop only...
+            h = math.cos(h + j * a)
+        h = h * a + x[i]                     # ...so this push after it checks for room
+        s += h * h
+    for i in range(x.shape[0]):
+        h = h * a + x[i] * x[i]
+        k = 0
+        while k < 2:                         # a while loop inside: checked pushes of t
+            t = math.exp(-h * h * 0.1) + k
+            s += t * t
+            k += 1
+        s += h
+    return s
+
+
+def test_reserved_tapes_give_the_finite_difference_gradients():
+    for n in (0, 1, 7):
+        x = vec(n, seed=n)
+        check_grad(tape_recurrence, (x, 0.7), wrt=(0, 1))
+        check_grad(tape_mixed_sites, (x, 0.3), wrt=(0, 1))
+
+
+def test_a_recurrence_pushes_with_a_plain_store_inside_its_loop():
+    import srcgrad
+    source = srcgrad.source(build_grad(tape_recurrence, (0, 1)))
+    loop = source[source.index("    for i in range("):source.index("# adjoints start")]
+    assert "_tape_h[_top_h] = h" in loop and "extend_tape" not in loop and "new_tape" not in loop
+    before = source[:source.index("    for i in range(")]
+    assert "if _top_h + _n1 > len(_tape_h):" in before
+    # six pushes of h: before the loops and after the nested loop checked, the other four plain
+    source = srcgrad.source(build_grad(tape_mixed_sites, (0, 1)))
+    forward = source[:source.index("# adjoints start")]
+    assert forward.count("_tape_h[_top_h] = h") == 6
+    assert forward.count("elif _top_h == len(_tape_h):") == 2
+    assert forward.count("if _top_h + ") == 3

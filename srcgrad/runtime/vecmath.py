@@ -82,7 +82,7 @@ def _from_bits(typingctx, i):
     return types.float64(types.int64), codegen
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def _reduce(x):
     """``(k, a, c)`` with ``e^x = 2^k (1 + a + c)`` for ``x`` in [-746, 710].
 
@@ -105,18 +105,15 @@ def _reduce(x):
     return k, a, r2 * q - low
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def _pow2(k):
     """``2^k`` for ``-1022 <= k <= 1023``, from its bits."""
     return _from_bits((k + 1023) << 52)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
-def exp64(x):
-    """``e^x`` in float64 (any real argument)."""
-    x = float(x)
-    x = 710.0 if x > 710.0 else x          # written so that nan passes through unchanged
-    x = -746.0 if x < -746.0 else x
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+def _exp_reduced(x):
+    """``e^x`` for ``x`` in [-746, 710] (or nan)."""
     k, a, c = _reduce(x)
     head = 1.0 + a                         # Fast2Sum: head + tail == 1 + a exactly (|a| < 1)
     tail = (1.0 - head) + a
@@ -124,7 +121,21 @@ def exp64(x):
     return ((head + (tail + c)) * _pow2(half)) * _pow2(k - half)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+def exp64(x):
+    """``e^x`` in float64 (any real argument)."""
+    x = float(x)
+    x = 710.0 if x > 710.0 else x          # written so that nan passes through unchanged
+    return _exp_reduced(-746.0 if x < -746.0 else x)
+
+
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+def _exp_of_negative(x):
+    """``e^x`` for ``x <= 0`` (or nan): the tails of the logistic functions need no overflow clamp."""
+    return _exp_reduced(-746.0 if x < -746.0 else x)
+
+
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def expm1_64(x):
     """``e^x - 1`` in float64, accurate near 0."""
     x = float(x)
@@ -141,7 +152,7 @@ def expm1_64(x):
     return x if abs(x) < 1e-300 else y     # keeps -0.0 (and the smallest values exact)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def _log_normal(x, k_extra):
     """``log(x)`` for a positive, finite, normal ``x`` (times ``2^k_extra``), no special cases."""
     bits = _bits(x) + (_ONE_BITS - _SQRT_HALF_BITS)
@@ -156,7 +167,7 @@ def _log_normal(x, k_extra):
     return kf * _LN2_HI - ((hfsq - (s * (hfsq + r) + kf * _LN2_LO)) - f)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def log64(x):
     """Natural logarithm in float64."""
     x = float(x)
@@ -170,7 +181,7 @@ def log64(x):
     return y if x >= 0.0 else _NAN        # negative or nan
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def log1p64(x):
     """``log(1 + x)`` in float64, accurate near 0."""
     x = float(x)
@@ -181,7 +192,7 @@ def log1p64(x):
     return x if abs(x) < 1e-300 else y
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def _sum_and_error(a, b):
     """``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly (TwoSum, branch-free)."""
     s = a + b
@@ -189,10 +200,18 @@ def _sum_and_error(a, b):
     return s, (a - (s - bb)) + (b - bb)
 
 
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+def _one_plus(e):
+    """``(s, err)`` with ``s = fl(1 + e)`` and ``s + err == 1 + e`` exactly, for ``0 <= e <= 1``
+    (Fast2Sum: three operations where TwoSum takes six)."""
+    s = 1.0 + e
+    return s, (1.0 - s) + e
+
+
 # The quotients below divide by a rounded sum d = fl(a + b) and then remove that rounding, err, to
 # first order: n/(d + err) = q (1 - err/d). 1/d needs only a few correct bits there, so it comes from
 # values at hand instead of a second division (which would also stop LLVM from vectorizing the loop).
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def tanh64(x):
     """Hyperbolic tangent in float64: ``e/(e+2)`` with ``e = expm1(2|x|)``, sign restored."""
     x = float(x)
@@ -205,12 +224,12 @@ def tanh64(x):
     return math.copysign(t, x)             # keeps -0.0 and nan
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def sigmoid64(x):
     """``1/(1+e^-x)`` in float64, with full relative accuracy in both tails."""
     x = float(x)
-    e = exp64(-abs(x))
-    d, err = _sum_and_error(1.0, e)
+    e = _exp_of_negative(-abs(x))
+    d, err = _one_plus(e)
     positive = x >= 0.0
     s = (1.0 if positive else e) / d
     rest = 1.0 - s
@@ -218,27 +237,27 @@ def sigmoid64(x):
     return x if x != x else s
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def softplus64(x):
     """``log(1 + e^x)`` in float64, never overflowing."""
     x = float(x)
-    e = exp64(-abs(x))
+    e = _exp_of_negative(-abs(x))
     u = 1.0 + e                            # log1p(e) for e in [0, 1]: no special cases to select
     y = _log_normal(u, 0) + (e - (u - 1.0)) / u
     y = y + x if x > 0.0 else y
     return x if x != x else y
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def sigmoid_slope64(x):
     """``σ(x)(1 - σ(x))`` as ``e/(1+e)²``, ``e = e^(-|x|)``, with ``(1+e)²`` rounded about once."""
-    e = exp64(-abs(float(x)))
-    d, err = _sum_and_error(1.0, e)
+    e = _exp_of_negative(-abs(float(x)))
+    d, err = _one_plus(e)
     q = e / (d * d)
     return q - q * (2.0 * err * (1.0 - e + 0.5 * e * e))   # 1/d to within 6 %
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST)
+@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 def tanh_slope64(x):
     """``1 - tanh(x)² = 4 σ'(2x)``: no cancellation where tanh is ±1."""
     return 4.0 * sigmoid_slope64(2.0 * float(x))
