@@ -350,6 +350,19 @@ def test_linear_algebra(f, make, wrt, seed):
     check_grad(f, make(seed), wrt)
 
 
+def l_mixed_operands(A32, K, x):
+    # float32 @ float64, an integer matrix and a scalar np.dot, which Numba's own products refuse:
+    # srcgrad's promote the operands as NumPy does
+    return np.sum((A32 @ x) ** 2) + np.sum(np.sin(K @ x)) + np.dot(2.0, x[0]) * np.dot(x, x)
+
+
+def test_products_outside_the_cached_kernel():
+    A32 = rand((3, 4), 5).astype(np.float32)
+    K = np.arange(12).reshape(3, 4) % 5 - 2
+    g = check_grad(l_mixed_operands, (A32, K, rand(4, 6)), 2)
+    assert g.dtype == np.float64
+
+
 def l_bilinear(A, B):
     return np.sum(A @ B)
 

@@ -39,4 +39,4 @@ def substitute(sections):
         raise SrcgradError(f"SRCGRAD_MATH must be one of {LIBRARIES}, not {_current!r}")
     if _current == "libm":
         return sections
-    return rename_calls(sections, SUBSTITUTES, one_argument=True)
+    return rename_calls(sections, SUBSTITUTES, arity=1)

@@ -1,8 +1,9 @@
 """Renaming calls in generated statements, the last step before printing.
 
-Two stages choose, by a table, which function a generated call names: the math library
-(``np.exp`` → srcgrad's vectorizable ``srt.exp``) and parallel mode (``np.sum`` → its fixed-order
-twin). Statements are copied, never changed in place, because the transforms may still hold them.
+Three stages choose, by a table, which function a generated call names: matrix products
+(``a @ b`` → ``srt.matmul``, compiled once into Numba's cache), the math library (``np.exp`` →
+srcgrad's vectorizable ``srt.exp``) and parallel mode (``np.sum`` → its fixed-order twin).
+Statements are copied, never changed in place, because the transforms may still hold them.
 """
 import ast
 import copy
@@ -11,21 +12,30 @@ import copy
 MODULES = ("np", "math", "srt", "sgc")
 
 
-def rename_calls(sections, functions, methods=None, one_argument=False):
+def rename_calls(sections, functions, methods=None, arity=None, operators=None):
     """``sections`` ([(title, statements)]) with each call of a dotted name in ``functions`` renamed
-    to its entry, and each method call ``a.m(...)`` with ``m`` in ``methods`` written as
-    ``methods[m](a, ...)``. With ``one_argument``, only calls of a single positional argument."""
-    rename = _Rename(functions, methods or {}, one_argument)
+    to its entry, each method call ``a.m(...)`` with ``m`` in ``methods`` written as
+    ``methods[m](a, ...)``, and each binary operation ``a op b`` with ``type(op)`` in ``operators``
+    written as ``operators[type(op)](a, b)``. With ``arity``, only calls of exactly that many
+    positional arguments (and no keywords) are renamed."""
+    rename = _Rename(functions, methods or {}, arity, operators or {})
     return [(title, [rename.visit(copy.deepcopy(s)) for s in stmts]) for title, stmts in sections]
 
 
 class _Rename(ast.NodeTransformer):
-    def __init__(self, functions, methods, one_argument):
-        self.functions, self.methods, self.one_argument = functions, methods, one_argument
+    def __init__(self, functions, methods, arity, operators):
+        self.functions, self.methods, self.arity, self.operators = functions, methods, arity, operators
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        name = self.operators.get(type(node.op))
+        if name is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [node.left, node.right], []), node)
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if self.one_argument and (len(node.args) != 1 or node.keywords):
+        if self.arity is not None and (len(node.args) != self.arity or node.keywords):
             return node
         func = node.func
         if not isinstance(func, (ast.Attribute, ast.Name)):

@@ -20,7 +20,7 @@ def _same_rule(helper, key):
 # can be differentiated again)
 for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np.mean"),
                       (srt.clip, "np.clip"), (srt.reshape, "np.reshape"), (srt.ravel, "np.ravel"),
-                      (srt.reduce_sum, "np.sum"),
+                      (srt.reduce_sum, "np.sum"), (srt.matmul, "np.dot"), (srt.dot, "np.dot"),
                       *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES),
                       *((getattr(srt, f"serial_{name}"), f"np.{name}") for name in parallel.ORDER_SENSITIVE
                         if f"np.{name}" in RULES)):

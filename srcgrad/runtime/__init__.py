@@ -6,7 +6,8 @@ generated code picks scalar or array code when Numba types the call, and works i
 from .adjoint import (check_float, first_adjoint, ones_like, seed, seed_at, select, sign, snapshot,
                       zero, zeros_like)
 from .like import example_like, float_like, mean_like, sum_like
-from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
+from .linalg import (dot, dot_adjoint_a, dot_adjoint_b, matmul, outer_adjoint_a, outer_adjoint_b,
+                     reshape_like)
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import check_finite, stop_gradient
@@ -22,7 +23,7 @@ __all__ = [
     "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
-    "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
+    "dot", "matmul", "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
     "new_tape", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
     "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",

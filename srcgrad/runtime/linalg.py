@@ -12,6 +12,7 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
+from numba.np.numpy_support import as_dtype, from_dtype
 
 from ..errors import ShapeError
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
@@ -169,6 +170,48 @@ def _dot_nt(a, b):
 @njit(cache=True)
 def _dot_tn(a, b):
     return np.dot(a.T, b)
+
+
+# The user's products, in generated code (srcgrad/codegen/products.py): the same cached kernel, and
+# NumPy's promotions, which Numba's product lacks (an integer or a float32 operand with a float64 one)
+def matmul(a, b):
+    """``a @ b``."""
+    return a @ b
+
+
+def dot(a, b):
+    """``np.dot(a, b)``."""
+    return np.dot(a, b)
+
+
+def _kernel_product(a, b):
+    """The implementation of a product of arrays of 1 or 2 dimensions whose result is float (both
+    operands cast to its type, which NumPy's promotion gives), or None."""
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim in (1, 2)
+            and b.ndim in (1, 2)):
+        return None
+    try:
+        result = np.promote_types(as_dtype(a.dtype), as_dtype(b.dtype))
+    except (NotImplementedError, TypeError):
+        return None
+    if result.kind != "f":
+        return None
+    cls = from_dtype(result)
+    if a.dtype == cls and b.dtype == cls:
+        return lambda a, b: _dot(a, b)
+    return lambda a, b: _dot(a.astype(cls), b.astype(cls))
+
+
+@overload(matmul)
+def _ov_matmul(a, b):
+    return _kernel_product(a, b) or (lambda a, b: a @ b)
+
+
+@overload(dot)
+def _ov_dot(a, b):
+    if isinstance(a, types.Number) or isinstance(b, types.Number):
+        return lambda a, b: a * b
+    return _kernel_product(a, b) or (lambda a, b: np.dot(a, b))
 
 
 # Small loop kernels: they compile far faster than np.outer / ufunc expressions.
