@@ -161,7 +161,8 @@ def _categorical_grad_serial(t, x, g, probs, wrt_labels, out):
 @njit(cache=True, parallel=True)
 def _softmax_xent_grad_parallel(t, x, g, out):
     for r in prange(x.shape[0]):
-        _softmax_xent_grad_row(t, x, g, r, out)
+        # prange counts in uint64: as int64, the row functions are the serial driver's, compiled once
+        _softmax_xent_grad_row(t, x, g, np.int64(r), out)
 
 
 @njit(cache=True)
@@ -238,7 +239,7 @@ def _sparse_grad_serial(labels, x, g, probs, out):
 @njit(cache=True, parallel=True)
 def _sparse_softmax_xent_grad_parallel(labels, x, g, out):
     for r in prange(x.shape[0]):
-        _sparse_softmax_xent_grad_row(labels, x, g, r, out)
+        _sparse_softmax_xent_grad_row(labels, x, g, np.int64(r), out)     # as above
 
 
 @njit(cache=True)
