@@ -692,15 +692,6 @@ def test_a_name_rebound_to_another_type_keeps_one_adjoint_per_value():
 # --------------------------------------------------------------------------
 
 
-def tape_recurrence(x, a):
-    h = 0.0
-    s = 0.0
-    for i in range(x.shape[0]):
-        h = math.tanh(a * h + x[i])
-        s += h
-    return s
-
-
 def tape_mixed_sites(x, a):
     """h is pushed before the loops, twice per iteration of a loop (once inside a branch), in a
     nested loop and again after it in the same body, and in a loop with a while loop inside."""
@@ -730,13 +721,13 @@ def tape_mixed_sites(x, a):
 def test_reserved_tapes_give_the_finite_difference_gradients():
     for n in (0, 1, 7):
         x = vec(n, seed=n)
-        check_grad(tape_recurrence, (x, 0.7), wrt=(0, 1))
+        check_grad(o_rnn_sum, (x, 0.7), wrt=(0, 1))
         check_grad(tape_mixed_sites, (x, 0.3), wrt=(0, 1))
 
 
 def test_a_recurrence_pushes_with_a_plain_store_inside_its_loop():
     import srcgrad
-    source = srcgrad.source(build_grad(tape_recurrence, (0, 1)))
+    source = srcgrad.source(build_grad(o_rnn_sum, (0, 1)))
     loop = source[source.index("    for i in range("):source.index("# adjoints start")]
     assert "_tape_h[_top_h] = h" in loop and "extend_tape" not in loop and "new_tape" not in loop
     before = source[:source.index("    for i in range(")]
