@@ -41,6 +41,10 @@ from .adjoint import as_float
 REPLACES = ("exp", "expm1", "log", "log1p", "tanh")
 
 _FAST = {"contract"}           # let LLVM fuse a*b+c into FMA (the error bounds are measured with it)
+# The scalar kernels: inlined into every loop that calls them, and with NumPy's error model, so a
+# division never tests for zero (with Python's, a freshly compiled loop of tanh could stay scalar:
+# 8 ns per value instead of 1.2)
+_kernel = njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01     # ln 2 with 11 trailing zero bits: k * _LN2_HI is exact
@@ -82,7 +86,7 @@ def _from_bits(typingctx, i):
     return types.float64(types.int64), codegen
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _reduce(x):
     """``(k, a, c)`` with ``e^x = 2^k (1 + a + c)`` for ``x`` in [-746, 710].
 
@@ -105,13 +109,13 @@ def _reduce(x):
     return k, a, r2 * q - low
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _pow2(k):
     """``2^k`` for ``-1022 <= k <= 1023``, from its bits."""
     return _from_bits((k + 1023) << 52)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _exp_reduced(x):
     """``e^x`` for ``x`` in [-746, 710] (or nan)."""
     k, a, c = _reduce(x)
@@ -121,7 +125,7 @@ def _exp_reduced(x):
     return ((head + (tail + c)) * _pow2(half)) * _pow2(k - half)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def exp64(x):
     """``e^x`` in float64 (any real argument)."""
     x = float(x)
@@ -129,13 +133,13 @@ def exp64(x):
     return _exp_reduced(-746.0 if x < -746.0 else x)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _exp_of_negative(x):
     """``e^x`` for ``x <= 0`` (or nan): the tails of the logistic functions need no overflow clamp."""
     return _exp_reduced(-746.0 if x < -746.0 else x)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def expm1_64(x):
     """``e^x - 1`` in float64, accurate near 0."""
     x = float(x)
@@ -152,7 +156,7 @@ def expm1_64(x):
     return x if abs(x) < 1e-300 else y     # keeps -0.0 (and the smallest values exact)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _log_normal(x, k_extra):
     """``log(x)`` for a positive, finite, normal ``x`` (times ``2^k_extra``), no special cases."""
     bits = _bits(x) + (_ONE_BITS - _SQRT_HALF_BITS)
@@ -167,7 +171,7 @@ def _log_normal(x, k_extra):
     return kf * _LN2_HI - ((hfsq - (s * (hfsq + r) + kf * _LN2_LO)) - f)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def log64(x):
     """Natural logarithm in float64."""
     x = float(x)
@@ -181,7 +185,7 @@ def log64(x):
     return y if x >= 0.0 else _NAN        # negative or nan
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def log1p64(x):
     """``log(1 + x)`` in float64, accurate near 0."""
     x = float(x)
@@ -192,7 +196,7 @@ def log1p64(x):
     return x if abs(x) < 1e-300 else y
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _sum_and_error(a, b):
     """``(s, e)`` with ``s = fl(a + b)`` and ``s + e == a + b`` exactly (TwoSum, branch-free)."""
     s = a + b
@@ -200,7 +204,7 @@ def _sum_and_error(a, b):
     return s, (a - (s - bb)) + (b - bb)
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def _one_plus(e):
     """``(s, err)`` with ``s = fl(1 + e)`` and ``s + err == 1 + e`` exactly, for ``0 <= e <= 1``
     (Fast2Sum: three operations where TwoSum takes six)."""
@@ -211,7 +215,7 @@ def _one_plus(e):
 # The quotients below divide by a rounded sum d = fl(a + b) and then remove that rounding, err, to
 # first order: n/(d + err) = q (1 - err/d). 1/d needs only a few correct bits there, so it comes from
 # values at hand instead of a second division (which would also stop LLVM from vectorizing the loop).
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def tanh64(x):
     """Hyperbolic tangent in float64: ``e/(e+2)`` with ``e = expm1(2|x|)``, sign restored."""
     x = float(x)
@@ -224,7 +228,7 @@ def tanh64(x):
     return math.copysign(t, x)             # keeps -0.0 and nan
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def sigmoid64(x):
     """``1/(1+e^-x)`` in float64, with full relative accuracy in both tails."""
     x = float(x)
@@ -237,7 +241,7 @@ def sigmoid64(x):
     return x if x != x else s
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def softplus64(x):
     """``log(1 + e^x)`` in float64, never overflowing."""
     x = float(x)
@@ -248,7 +252,7 @@ def softplus64(x):
     return x if x != x else y
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def sigmoid_slope64(x):
     """``σ(x)(1 - σ(x))`` as ``e/(1+e)²``, ``e = e^(-|x|)``, with ``(1+e)²`` rounded about once."""
     e = _exp_of_negative(-abs(float(x)))
@@ -257,7 +261,7 @@ def sigmoid_slope64(x):
     return q - q * (2.0 * err * (1.0 - e + 0.5 * e * e))   # 1/d to within 6 %
 
 
-@njit(cache=True, forceinline=True, fastmath=_FAST, error_model="numpy")
+@_kernel
 def tanh_slope64(x):
     """``1 - tanh(x)² = 4 σ'(2x)``: no cancellation where tanh is ±1."""
     return 4.0 * sigmoid_slope64(2.0 * float(x))
