@@ -128,7 +128,7 @@ class Tapes:
                 inner = reserved | names
             if isinstance(s, (ast.If, ast.For, ast.While)):
                 s.body = self.expand(s.body, exists, inner)
-                s.orelse = self.expand(s.orelse, exists, inner)
+                s.orelse = self.expand(s.orelse, exists, reserved)     # a loop's else is not its body
             out.append(s)
         return out
 
