@@ -17,6 +17,7 @@ from ..errors import ShapeError
 from ..runtime.adjoint import is_array
 from ..runtime import vecmath
 from ..runtime.adjoint import as_float
+from ..runtime.standalone import standalone
 from ..runtime.vecmath import exp64, expm1_64, log64, softplus64, tanh64
 from .rows import exp_row, row_dot, row_sum
 
@@ -179,7 +180,7 @@ def _example_rows(g, like):
     return lambda g, like: np.full(1, g)
 
 
-@njit(cache=True)
+@standalone
 def softmax_rows(x, log):
     """softmax (or log_softmax) of each row, through log-sum-exp: finite for any finite logits."""
     out = np.empty_like(x)
@@ -195,7 +196,7 @@ def softmax_rows(x, log):
     return out
 
 
-@njit(cache=True)
+@standalone
 def softmax_vjp_rows(g, s):
     """``s * (g - <g, s>)`` per row: the softmax Jacobian (symmetric) applied to ``g``."""
     out = np.empty_like(g)
@@ -206,7 +207,7 @@ def softmax_vjp_rows(g, s):
     return out
 
 
-@njit(cache=True)
+@standalone
 def log_softmax_vjp_rows(g, logp, transpose):
     """The log_softmax Jacobian ``I − 1 pᵀ`` applied to ``g`` (``transpose``: ``I − p 1ᵀ``)."""
     out = np.empty_like(g)
@@ -219,7 +220,7 @@ def log_softmax_vjp_rows(g, logp, transpose):
     return out
 
 
-@njit(cache=True)
+@standalone
 def rows_scaled(rows, g):
     """Each row of ``rows`` times its entry of ``g`` (a per-example cotangent)."""
     out = np.empty_like(rows)
@@ -229,7 +230,7 @@ def rows_scaled(rows, g):
     return out
 
 
-@njit(cache=True)
+@standalone
 def rows_dot(a, b):
     """``sum(a * b)`` along each row (a per-example directional derivative)."""
     out = np.empty(a.shape[0], a.dtype)
@@ -238,7 +239,7 @@ def rows_dot(a, b):
     return out
 
 
-@njit(cache=True)
+@standalone
 def one_hot(indices, depth):
     """Rows of zeros with a one at each index (an out-of-range index gives zeros, as in TensorFlow)."""
     flat = np.ascontiguousarray(np.asarray(indices)).ravel()
@@ -249,7 +250,7 @@ def one_hot(indices, depth):
     return out.reshape(np.asarray(indices).shape + (depth,))
 
 
-@njit(cache=True)
+@standalone
 def elastic(w, l1, l2):
     """``l1 * sum(|w|) + l2 * sum(w**2) / 2`` in one pass (every regularizer here is of this form)."""
     flat = np.ascontiguousarray(np.asarray(w)).ravel()
@@ -260,7 +261,7 @@ def elastic(w, l1, l2):
     return l1 * absolute + 0.5 * l2 * square
 
 
-@njit(cache=True)
+@standalone
 def elastic_tangent(t, w, l1, l2):
     """The directional derivative of :func:`elastic` at ``w`` along ``t``."""
     flat_w = np.ascontiguousarray(np.asarray(w)).ravel()

@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..errors import ShapeError
+from ..runtime.standalone import standalone
 from ..runtime.vecmath import log64, sigmoid64, softplus64
 from .rows import PARALLEL_MIN, exp_row, log_sum_exp, row_dot, row_sum
 
@@ -56,7 +57,7 @@ def pointwise(kind, wrt, t, p, option):
     return -d if wrt == 2 else d
 
 
-@njit(cache=True)
+@standalone
 def pointwise_mean_rows(kind, t, p, option):
     out = np.empty(p.shape[0], p.dtype)
     for r in range(p.shape[0]):
@@ -67,7 +68,7 @@ def pointwise_mean_rows(kind, t, p, option):
     return out
 
 
-@njit(cache=True)
+@standalone
 def pointwise_grad_rows(kind, wrt, t, p, option, g):
     like = p if wrt == 1 else t
     out = np.empty(like.shape, like.dtype)
@@ -142,7 +143,7 @@ def _softmax_xent_grad_row(t, x, g, r, out):
         out[r, j] = scale * out[r, j] - g[r] * t[r, j]
 
 
-@njit(cache=True)
+@standalone
 def categorical_value_rows(t, x, probs):
     """``-sum(t * log_softmax(x))`` per row; for probabilities, Keras's normalise-then-clip form."""
     out = np.empty(x.shape[0], x.dtype)
@@ -152,20 +153,20 @@ def categorical_value_rows(t, x, probs):
     return out
 
 
-@njit(cache=True)
+@standalone
 def _categorical_grad_serial(t, x, g, probs, wrt_labels, out):
     for r in range(x.shape[0]):
         _categorical_grad_row(t, x, g, r, probs, wrt_labels, out)
 
 
-@njit(cache=True, parallel=True)
+@standalone(parallel=True)
 def _softmax_xent_grad_parallel(t, x, g, out):
     for r in prange(x.shape[0]):
         # prange counts in uint64: as int64, the row functions are the serial driver's, compiled once
         _softmax_xent_grad_row(t, x, g, np.int64(r), out)
 
 
-@njit(cache=True)
+@standalone
 def categorical_grad_rows(t, x, g, probs, wrt_labels):
     out = np.empty(x.shape, x.dtype)
     if x.size >= PARALLEL_MIN and not probs and not wrt_labels:     # the logits gradient
@@ -175,7 +176,7 @@ def categorical_grad_rows(t, x, g, probs, wrt_labels):
     return out
 
 
-@njit(cache=True)
+@standalone
 def _check_labels(labels, x):
     if labels.size != x.shape[0]:
         raise ShapeError("one integer label per example is needed (labels.shape must be "
@@ -219,7 +220,7 @@ def _sparse_softmax_xent_grad_row(labels, x, g, r, out):
     out[r, labels[r]] -= g[r]
 
 
-@njit(cache=True)
+@standalone
 def sparse_value_rows(labels, x, probs):
     """``-log_softmax(x)[label]`` per row; for probabilities, Keras's clip-then-normalise form."""
     _check_labels(labels, x)
@@ -230,19 +231,19 @@ def sparse_value_rows(labels, x, probs):
     return out
 
 
-@njit(cache=True)
+@standalone
 def _sparse_grad_serial(labels, x, g, probs, out):
     for r in range(x.shape[0]):
         _sparse_grad_row(labels, x, g, r, probs, out)
 
 
-@njit(cache=True, parallel=True)
+@standalone(parallel=True)
 def _sparse_softmax_xent_grad_parallel(labels, x, g, out):
     for r in prange(x.shape[0]):
         _sparse_softmax_xent_grad_row(labels, x, g, np.int64(r), out)     # as above
 
 
-@njit(cache=True)
+@standalone
 def sparse_grad_rows(labels, x, g, probs):
     _check_labels(labels, x)
     out = np.empty(x.shape, x.dtype)

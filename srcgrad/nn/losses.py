@@ -9,23 +9,23 @@ Second derivatives of these losses are not provided (their rules are native loop
 cross-entropy, elementwise, is the exception.
 """
 import numpy as np
-from numba import njit
 
 from ..rules.custom import custom_vjp, result_like
+from ..runtime.standalone import standalone
 from . import kernels as _k
 from . import loss_kernels as _lk
 from .activations import sigmoid
 
 
 # -- losses that average a pointwise term over the last axis -------------------------------------------------
-@njit(cache=True)
+@standalone
 def _mean_loss(kind, y_true, y_pred, option):
     y_true = _k.labels_like(y_true, y_pred)
     rows = _lk.pointwise_mean_rows(kind, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option)
     return _k.per_example(rows, y_pred)
 
 
-@njit(cache=True)
+@standalone
 def _mean_loss_grad(kind, wrt, g, y_true, y_pred, option):
     y_true = _k.labels_like(y_true, y_pred)
     rows = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
@@ -33,7 +33,7 @@ def _mean_loss_grad(kind, wrt, g, y_true, y_pred, option):
     return _k.from_rows(rows, y_pred, -1)
 
 
-@njit(cache=True)
+@standalone
 def _mean_loss_tangent(kind, wrt, t, y_true, y_pred, option):
     y_true = _k.labels_like(y_true, y_pred)
     unit = _lk.pointwise_grad_rows(kind, wrt, _k.as_rows(y_true, -1), _k.as_rows(y_pred, -1), option,
@@ -104,13 +104,13 @@ sigmoid_cross_entropy_with_logits.defjvp(_sxe_labels_rule, _sxe_logits_rule)
 
 
 # -- cross-entropy over classes (the last axis) -------------------------------------------------------------------
-@njit(cache=True)
+@standalone
 def _categorical(labels, x, probs):
     labels = _k.labels_like(labels, x)
     return _k.per_example(_lk.categorical_value_rows(_k.as_rows(labels, -1), _k.as_rows(x, -1), probs), x)
 
 
-@njit(cache=True)
+@standalone
 def _categorical_grad(g, labels, x, probs, wrt_labels):
     labels = _k.labels_like(labels, x)
     rows = _lk.categorical_grad_rows(_k.as_rows(labels, -1), _k.as_rows(x, -1),
@@ -118,7 +118,7 @@ def _categorical_grad(g, labels, x, probs, wrt_labels):
     return _k.from_rows(rows, x, -1)
 
 
-@njit(cache=True)
+@standalone
 def _categorical_tangent(t, labels, x, probs, wrt_labels):
     labels = _k.labels_like(labels, x)
     rows = _k.as_rows(x, -1)
@@ -164,20 +164,20 @@ result_like(categorical_crossentropy, "srt.example_like(y_pred)")
 
 
 # -- integer labels --------------------------------------------------------------------------------------------
-@njit(cache=True)
+@standalone
 def _sparse(labels, x, probs):
     flat = np.ascontiguousarray(labels).reshape(-1)
     return _k.per_example(_lk.sparse_value_rows(flat, _k.as_rows(x, -1), probs), x)
 
 
-@njit(cache=True)
+@standalone
 def _sparse_grad(g, labels, x, probs):
     flat = np.ascontiguousarray(labels).reshape(-1)
     rows = _lk.sparse_grad_rows(flat, _k.as_rows(x, -1), _k.example_rows(g, x), probs)
     return _k.from_rows(rows, x, -1)
 
 
-@njit(cache=True)
+@standalone
 def _sparse_tangent(t, labels, x, probs):
     flat = np.ascontiguousarray(labels).reshape(-1)
     rows = _k.as_rows(x, -1)

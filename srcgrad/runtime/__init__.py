@@ -6,7 +6,7 @@ generated code picks scalar or array code when Numba types the call, and works i
 from .adjoint import (check_float, first_adjoint, ones_like, seed, seed_at, select, sign, snapshot,
                       zero, zeros_like)
 from .like import float_like, mean_like, sum_like
-from .linalg import dot_adjoint_a, dot_adjoint_b, outer_adjoint_a, outer_adjoint_b, reshape_like
+from .linalg import outer_adjoint_a, outer_adjoint_b, reshape_like
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import check_finite, stop_gradient
@@ -16,7 +16,8 @@ from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint
 from .tape import extend_tape, new_tape, trip
 # the most used overloads, through disk-cached entry points (see cached.py)
-from .cached import dot, example_like, matmul, spread_mean, spread_sum, unbroadcast
+from .cached import (dot, dot_adjoint_a, dot_adjoint_b, example_like, matmul, spread_mean,
+                     spread_sum, unbroadcast)
 
 __all__ = [
     "zeros_like", "ones_like", "zero", "first_adjoint", "unbroadcast", "select", "select_not", "sign",

@@ -1,50 +1,62 @@
 """Disk-cached entry points to the overloaded helpers that generated code calls most.
 
 Why: Numba compiles an ``@overload`` implementation again inside every new function that calls it
-(0.1-0.3 s each: together about a quarter of a new MLP gradient's compile). A plain
-``@njit(cache=True)`` function that calls the overload is compiled once per signature on a machine
-and then loaded from Numba's disk cache, and LLVM still inlines it into the caller (the scalar
-recurrence's gradient, which calls ``unbroadcast`` on floats in its loop, runs at the same speed).
+(0.1-0.3 s each: together about a quarter of a new MLP gradient's compile). A
+:func:`~srcgrad.runtime.standalone.standalone` kernel that calls the overload is compiled once per
+signature on a machine, loaded from Numba's disk cache after that, and called by address from
+generated code, which therefore neither compiles nor re-optimizes it. Calls with scalars only are
+still inlined (the scalar recurrence's gradient calls ``unbroadcast`` on floats in its loop).
 The helpers' behaviour is the overloads' (their modules have the Python reference versions).
 """
-from numba import njit
-
 from . import like as _like
 from . import linalg as _linalg
 from . import reductions as _reductions
+from .standalone import standalone
 
 
-@njit(cache=True)
+@standalone
 def unbroadcast(g, x):
     """:func:`srcgrad.runtime.reductions.unbroadcast`."""
     return _reductions.unbroadcast(g, x)
 
 
-@njit(cache=True)
+@standalone
 def spread_sum(c, like):
     """:func:`srcgrad.runtime.reductions.spread_sum`."""
     return _reductions.spread_sum(c, like)
 
 
-@njit(cache=True)
+@standalone
 def spread_mean(c, like):
     """:func:`srcgrad.runtime.reductions.spread_mean`."""
     return _reductions.spread_mean(c, like)
 
 
-@njit(cache=True)
+@standalone
 def example_like(x):
     """:func:`srcgrad.runtime.like.example_like`."""
     return _like.example_like(x)
 
 
-@njit(cache=True)
+@standalone
 def matmul(a, b):
     """:func:`srcgrad.runtime.linalg.matmul`."""
     return _linalg.matmul(a, b)
 
 
-@njit(cache=True)
+@standalone
 def dot(a, b):
     """:func:`srcgrad.runtime.linalg.dot`."""
     return _linalg.dot(a, b)
+
+
+@standalone
+def dot_adjoint_a(g, a, b):
+    """:func:`srcgrad.runtime.linalg.dot_adjoint_a`."""
+    return _linalg.dot_adjoint_a(g, a, b)
+
+
+@standalone
+def dot_adjoint_b(g, a, b):
+    """:func:`srcgrad.runtime.linalg.dot_adjoint_b`."""
+    return _linalg.dot_adjoint_b(g, a, b)

@@ -15,6 +15,7 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from ..errors import ShapeError
+from .standalone import standalone
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
 
@@ -157,17 +158,17 @@ def _dot_adj_impl(name, g, x, other, first):
 
 # Matrix products of the adjoints, compiled once per signature into Numba's disk cache (written
 # inline, each new generated function would compile NumPy's dot again: about 0.3 s apiece).
-@njit(cache=True)
+@standalone
 def _dot(a, b):
     return np.dot(a, b)
 
 
-@njit(cache=True)
+@standalone
 def _dot_nt(a, b):
     return np.dot(a, b.T)
 
 
-@njit(cache=True)
+@standalone
 def _dot_tn(a, b):
     return np.dot(a.T, b)
 
@@ -215,7 +216,7 @@ def _ov_dot(a, b):
 
 
 # Small loop kernels: they compile far faster than np.outer / ufunc expressions.
-@njit(cache=True)
+@standalone
 def _scale(g, x, o, cls):
     """g * o (g shaped like x, o a scalar) as a new array."""
     out = np.empty(x.shape, cls)
@@ -225,7 +226,7 @@ def _scale(g, x, o, cls):
     return out
 
 
-@njit(cache=True)
+@standalone
 def _vdot(g, o):
     gf, of = _flat(g), _flat(o)
     s = 0.0
@@ -234,7 +235,7 @@ def _vdot(g, o):
     return s
 
 
-@njit(cache=True)
+@standalone
 def _outer(u, v, cls):
     uf, vf = _flat(u), _flat(v)
     out = np.empty((uf.size, vf.size), cls)

@@ -19,6 +19,7 @@ from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ..errors import ShapeError
+from .standalone import standalone
 from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
                       py_float_dtype, scalar_cases, unsupported)
 
@@ -36,7 +37,7 @@ def unbroadcast(g, x):
     return np.ascontiguousarray(np.sum(out, axis=axes, keepdims=True)).reshape(x.shape)
 
 
-@njit(cache=True)
+@standalone
 def _unbroadcast_slow(g, x, cls):
     out = np.zeros(x.shape, cls)
     of, gf = out.reshape(-1), _flat(g)
@@ -250,7 +251,7 @@ def extreme_adjoint(g, x, y, axis=None):
         return np.where(mask, np.asarray(g, dt) / count, 0).astype(dt)
 
 
-@njit(cache=True)
+@standalone
 def _share(out, xc, yc, gc, pre, n, post, cls):
     """out[p, i, q] = g[p, q] / ties where x[p, i, q] equals y[p, q] (NaN matches NaN)."""
     for p in range(pre):
@@ -328,7 +329,7 @@ def _spread_overload(mean):
     return ov
 
 
-@njit(cache=True)
+@standalone
 def _spread(c, shape):
     """``c`` broadcast to ``shape``, compiled once per signature into the disk cache (inline, NumPy's
     broadcast_to costs every new generated function about 0.3 s of compiling)."""

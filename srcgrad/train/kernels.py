@@ -10,6 +10,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ..runtime.standalone import standalone
+
 
 @njit(cache=True)
 def _flat(a):
@@ -23,7 +25,7 @@ def _flat_read(a):
     return np.ascontiguousarray(a).reshape(-1)
 
 
-@njit(cache=True)
+@standalone
 def sgd_step(var, grad, lr):
     """``var -= lr * grad``."""
     v, g = _flat(var), _flat_read(grad)
@@ -31,7 +33,7 @@ def sgd_step(var, grad, lr):
         v[i] -= lr * g[i]
 
 
-@njit(cache=True)
+@standalone
 def momentum_step(var, grad, accum, lr, momentum, use_nesterov):
     """``accum = momentum * accum + grad``; ``var -= lr * accum`` (Nesterov:
     ``var -= lr * grad + lr * momentum * accum``)."""
@@ -44,7 +46,7 @@ def momentum_step(var, grad, accum, lr, momentum, use_nesterov):
             v[i] -= lr * a[i]
 
 
-@njit(cache=True)
+@standalone
 def adagrad_step(var, grad, accum, lr):
     """``accum += grad**2``; ``var -= lr * grad / sqrt(accum)``."""
     v, g, a = _flat(var), _flat_read(grad), _flat(accum)
@@ -53,7 +55,7 @@ def adagrad_step(var, grad, accum, lr):
         v[i] -= lr * g[i] / math.sqrt(a[i])
 
 
-@njit(cache=True)
+@standalone
 def rmsprop_step(var, grad, ms, mom, mg, lr, decay, momentum, epsilon, centered):
     """``ms = decay*ms + (1-decay)*grad**2``; ``mom = momentum*mom + lr*grad/sqrt(ms + eps)``;
     ``var -= mom``. Centered: the denominator is ``sqrt(ms - mg**2 + eps)`` with ``mg`` the mean
@@ -69,7 +71,7 @@ def rmsprop_step(var, grad, ms, mom, mg, lr, decay, momentum, epsilon, centered)
         v[i] -= m[i]
 
 
-@njit(cache=True)
+@standalone
 def adam_step(var, grad, m, v, step, lr, beta1, beta2, epsilon):
     """Adam's step number ``step`` (1, 2, ...): TensorFlow's bias-corrected step size
     ``lr_t = lr * sqrt(1 - beta2**step) / (1 - beta1**step)``, then
@@ -82,7 +84,7 @@ def adam_step(var, grad, m, v, step, lr, beta1, beta2, epsilon):
         x[i] -= lr_t * mf[i] / (math.sqrt(vf[i]) + epsilon)
 
 
-@njit(cache=True)
+@standalone
 def ema_step(shadow, var, decay):
     """``shadow -= (1 - decay) * (shadow - var)``."""
     s, v = _flat(shadow), _flat_read(var)
@@ -90,7 +92,7 @@ def ema_step(shadow, var, decay):
         s[i] -= (1.0 - decay) * (s[i] - v[i])
 
 
-@njit(cache=True)
+@standalone
 def squared_norm(t):
     """``sum(t**2)`` in one pass (float64 accumulator)."""
     total = 0.0
