@@ -20,6 +20,7 @@ from numba.np.numpy_support import as_dtype
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ..errors import ShapeError
+from .standalone import standalone
 
 INT_MSG = "srcgrad: cannot differentiate with respect to an integer or boolean argument"
 
@@ -94,7 +95,7 @@ def _aligned(shape, n):
     return out
 
 
-@njit(cache=True)
+@standalone
 def _rows(osh, src):
     """For a C-ordered array of aligned shape ``src`` broadcast to ``osh``: the flat offset
     of each row (last axis) of ``osh`` in C order, the stride (0 or 1) along a row, and
@@ -348,11 +349,27 @@ def _ov_first_adjoint(value, like, fresh):
         return lambda value, like, fresh: cls(value)
     if not is_array(like) or not (is_array(value) or is_scalar(value)):
         raise unsupported("first_adjoint", value, like)
-    # (no slice assignment ``out[...] = value``: its error path takes seconds to compile)
     if is_scalar(value):
-        return lambda value, like, fresh: np.full(like.shape, cls(value))
+        return lambda value, like, fresh: _filled(cls(value), like)
     if value.ndim != like.ndim:
-        return lambda value, like, fresh: np.broadcast_to(value, like.shape).astype(cls)
+        return lambda value, like, fresh: _broadcast_copy(value, like, cls)
     if getattr(fresh, "literal_value", False) and value.dtype == float_type(like):
         return lambda value, like, fresh: value
-    return lambda value, like, fresh: value.astype(cls)       # astype always copies
+    return lambda value, like, fresh: _copy_as(value, cls)
+
+
+# The copies behind first_adjoint, compiled once on a machine rather than in every gradient (no slice
+# assignment ``out[...] = value``: its error path takes seconds to compile)
+@standalone
+def _filled(value, like):
+    return np.full(like.shape, value)
+
+
+@standalone
+def _broadcast_copy(value, like, cls):
+    return np.broadcast_to(value, like.shape).astype(cls)
+
+
+@standalone
+def _copy_as(value, cls):
+    return value.astype(cls)        # astype always copies
