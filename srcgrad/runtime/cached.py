@@ -5,9 +5,13 @@ Why: Numba compiles an ``@overload`` implementation again inside every new funct
 :func:`~srcgrad.runtime.standalone.standalone` kernel that calls the overload is compiled once per
 signature on a machine, loaded from Numba's disk cache after that, and called by address from
 generated code, which therefore neither compiles nor re-optimizes it. Calls with scalars only are
-still inlined (the scalar recurrence's gradient calls ``unbroadcast`` on floats in its loop).
+still inlined (the scalar recurrence's gradient calls ``unbroadcast`` on floats in its loop), and so
+are ``spread_sum``/``spread_mean``, whose broadcast views a loop reads fast only if LLVM sees their
+zero strides.
 The helpers' behaviour is the overloads' (their modules have the Python reference versions).
 """
+from numba import njit
+
 from . import like as _like
 from . import linalg as _linalg
 from . import reductions as _reductions
@@ -20,13 +24,13 @@ def unbroadcast(g, x):
     return _reductions.unbroadcast(g, x)
 
 
-@standalone
+@njit(cache=True)     # inlined: LLVM must see the broadcast view's zero strides
 def spread_sum(c, like):
     """:func:`srcgrad.runtime.reductions.spread_sum`."""
     return _reductions.spread_sum(c, like)
 
 
-@standalone
+@njit(cache=True)     # inlined: LLVM must see the broadcast view's zero strides
 def spread_mean(c, like):
     """:func:`srcgrad.runtime.reductions.spread_mean`."""
     return _reductions.spread_mean(c, like)
