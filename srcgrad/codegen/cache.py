@@ -52,12 +52,15 @@ def _check_private(path):
 
 @lru_cache(maxsize=1)
 def package_digest():
-    """A digest of srcgrad's own sources: any change to a rule or runtime helper changes it."""
+    """A digest of srcgrad's own sources: any change to a rule or runtime helper changes it. It also
+    covers which BLAS the products call (``runtime/blas.py``), which compiled kernels have baked in."""
+    from ..runtime import blas
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
+    h.update(f"blas: {blas.KIND}".encode())
     return h.hexdigest()[:16]
 
 

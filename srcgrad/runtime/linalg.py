@@ -15,6 +15,7 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from ..errors import ShapeError
+from . import blas as _blas
 from .standalone import standalone
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
@@ -160,17 +161,17 @@ def _dot_adj_impl(name, g, x, other, first):
 # inline, each new generated function would compile NumPy's dot again: about 0.3 s apiece).
 @standalone
 def _dot(a, b):
-    return np.dot(a, b)
+    return _blas.dot(a, b)
 
 
 @standalone
 def _dot_nt(a, b):
-    return np.dot(a, b.T)
+    return _blas.dot(a, b.T)
 
 
 @standalone
 def _dot_tn(a, b):
-    return np.dot(a.T, b)
+    return _blas.dot(a.T, b)
 
 
 # The user's products, in generated code (srcgrad/codegen/products.py): the same cached kernel, and
