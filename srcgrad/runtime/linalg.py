@@ -261,13 +261,13 @@ def _outer_impl(name, g, x, other, first):
     if not (is_array(g) and g.ndim == 2) or not all(is_scalar(t) or is_array(t) for t in (x, other)):
         raise unsupported(name, g, x, other)
     cls = _common_class(g, other)
-    env = dict(cls=cls, cg=_conv(g, cls), check=_one)
+    env = dict(cls=cls, cg=_conv(g, cls), check=_one, blas_dot=_blas.dot)
     if is_scalar(other):
         ov = "np.full(1, cls(o))"
     else:
         env["co"] = _conv(other, cls)
         ov = "co(o).reshape(-1)"
-    r = "np.dot(cg(g)%s, %s)" % ("" if first else ".T", ov)
+    r = "blas_dot(cg(g)%s, %s)" % ("" if first else ".T", ov)
     return _mk("check(%s)" % r if is_scalar(x) else "%s.reshape(x.shape)" % r, first, env)
 
 

@@ -329,7 +329,7 @@ def _spread_overload(mean):
     return ov
 
 
-@standalone
+@njit(cache=True)        # (a scalar and a shape: inlined, so loops see the zero strides)
 def _spread(c, shape):
     """``c`` broadcast to ``shape``, compiled once per signature into the disk cache (inline, NumPy's
     broadcast_to costs every new generated function about 0.3 s of compiling)."""
