@@ -16,7 +16,7 @@ from srcgrad.runtime import vecmath as vm
 
 mp.mp.prec = 80
 
-F64_LIMIT = {"tanh_slope": 3.0, "sigmoid_slope": 3.0}   # derivatives used by gradients only
+F64_LIMIT = 2.0
 F32_LIMIT = 1.0
 
 
@@ -56,6 +56,8 @@ def _sweep(name, dtype):
              rng.uniform(low, top, 3000), rng.uniform(-1e-5, 1e-5, 500),
              np.exp(rng.uniform(math.log(tiny), 3, 2000)) * rng.choice([-1, 1], 2000),
              np.arange(-30, 31) * math.log(2) / 2]            # reduction interval edges
+    if name == "tanh_slope" and f64:       # 4 e^(-2|x|) is subnormal here: rounded once, not 4 times
+        parts.append(rng.uniform(352.0, 373.0, 1000) * rng.choice([-1, 1], 1000))
     if name in ("log", "log1p"):
         top = 709.0 if f64 else 88.0
         positive = [np.exp(rng.uniform(math.log(tiny), top, 4000)), rng.uniform(0.5, 2, 2000),
@@ -92,7 +94,7 @@ def test_accuracy_in_ulp(name, dtype):
         err = ulp_error(dtype(yi), reference(mp.mpf(xi)), dtype)
         if err > worst:
             worst, where = err, xi
-    limit = F64_LIMIT.get(name, 2.0) if dtype == np.float64 else F32_LIMIT
+    limit = F64_LIMIT if dtype == np.float64 else F32_LIMIT
     assert worst <= limit, f"{name} {dtype.__name__}: {worst:.3f} ulp at x = {where!r}"
 
 
@@ -112,7 +114,8 @@ SPECIAL = [
     ("tanh", 5e-324, 5e-324), ("tanh", 25.0, 1.0),
     ("sigmoid", INF, 1.0), ("sigmoid", -INF, 0.0), ("sigmoid", 0.0, 0.5), ("sigmoid", 800.0, 1.0),
     ("softplus", INF, INF), ("softplus", -INF, 0.0), ("softplus", 800.0, 800.0),
-    ("tanh_slope", INF, 0.0), ("tanh_slope", 0.0, 1.0), ("sigmoid_slope", -INF, 0.0),
+    ("tanh_slope", INF, 0.0), ("tanh_slope", -INF, 0.0), ("tanh_slope", 0.0, 1.0),
+    ("tanh_slope", 400.0, 0.0), ("sigmoid_slope", -INF, 0.0),
     ("sigmoid_slope", 0.0, 0.25),
 ]
 
@@ -136,7 +139,7 @@ def test_nan_propagates_and_scalars_work(name):
     assert np.isnan(_CALL[name](np.array([NAN], np.float32))[0])
     scalar = _CALL[name](0.75)                         # a scalar in, a scalar out, as np.exp does
     assert np.ndim(scalar) == 0
-    assert ulp_error(np.float64(scalar), REFERENCES[name](mp.mpf(0.75)), np.float64) <= 3.0
+    assert ulp_error(np.float64(scalar), REFERENCES[name](mp.mpf(0.75)), np.float64) <= F64_LIMIT
 
 
 def test_integer_arguments_compute_in_float64():
