@@ -11,10 +11,12 @@
   reads a function's source with ``inspect``, which needs one).
 """
 
+import atexit
 import functools
 import importlib.util
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -189,6 +191,7 @@ def check_grad(f, args, wrt=0, rtol=RTOL, atol=ATOL, g=None):
 # --------------------------------------------------------------------------
 
 _SOURCES = Path(tempfile.mkdtemp(prefix="srcgrad-test-sources-"))
+atexit.register(shutil.rmtree, _SOURCES, ignore_errors=True)
 _SOURCE_COUNTER = itertools.count()
 
 

@@ -47,6 +47,24 @@ tanh_grad = srcgrad.grad(tanh_sum)
 def step(W1, b1, W2, b2, X, labels):
     """A user's compiled step: the generated gradient, called from their own cached code."""
     return grad(W1, b1, W2, b2, X, labels)
+
+
+def xent(logits, labels):
+    return np.mean(nn.softmax_cross_entropy_with_logits(labels, logits))
+
+
+xent_grad = srcgrad.grad(xent)
+
+
+def parallel_xent_error():
+    """Enough rows for the loss kernel's parallel driver; the error against the closed form."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(512, 300))
+    labels = np.eye(300)[rng.integers(0, 300, size=512)]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    want = (e / e.sum(axis=1, keepdims=True) - labels) / logits.shape[0]
+    got = xent_grad(logits, labels)
+    return float(np.max(np.abs(got - want)) / np.max(np.abs(want))), sum(xent_grad.stats.cache_hits.values())
 '''
 
 # prints the gradients (from the generated function, or through the user's step) and how many of
@@ -90,15 +108,20 @@ def _finite_differences(args, eps=1e-6):
     return grads
 
 
-def _probe(folder, function, args):
+def _run(folder, *argv):
+    """The last line that ``python -c`` of ``argv`` prints, in a process with ``folder``'s caches."""
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(folder / "generated"),
                NUMBA_CACHE_DIR=str(folder / "numba"),
                PYTHONPATH=os.pathsep.join([str(ROOT), str(folder)]))
-    out = subprocess.run([sys.executable, "-c", PROBE, function,
-                          json.dumps([np.asarray(a).tolist() for a in args])],
-                         env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", *argv], env=env, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-3000:]}"
-    grads, hits = out.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _probe(folder, function, args):
+    line = _run(folder, PROBE, function, json.dumps([np.asarray(a).tolist() for a in args]))
+    grads, hits = line.rsplit(" ", 1)
     return [np.array(g) for g in json.loads(grads)], int(hits)
 
 
@@ -106,7 +129,8 @@ def test_cached_callers_bind_their_kernels_in_new_processes(tmp_path):
     """1: the gradient compiles (and the kernels it calls); 2: it loads from the cache and a user's
     cached ``@njit`` step that calls it compiles; 3 and 4: each loads from the cache alone. Numba
     drops the bindings of a cached function that a new one links (numba#8578): without srcgrad's
-    fix, process 4 would call an unbound symbol."""
+    fix, process 4 would call an unbound symbol. 5 and 6: the same for a loss gradient large enough
+    to run the loss kernel's parallel driver."""
     (tmp_path / "user_mlp.py").write_text(USER_MODULE)
     args = _args()
     expected = _finite_differences(args)
@@ -116,6 +140,10 @@ def test_cached_callers_bind_their_kernels_in_new_processes(tmp_path):
         assert (hits > 0) == bool(cached), (function, hits)
         for got, want in zip(grads, expected):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    # 5 and 6: the loss kernel's parallel row driver (linked into it), compiled, then from the cache
+    for cached in (0, 1):
+        error, hits = _run(tmp_path, "import user_mlp; print(*user_mlp.parallel_xent_error())").split()
+        assert (int(hits) > 0) == bool(cached) and float(error) < 1e-13, (error, hits)
 
 
 PARALLEL_MODULE = '''
@@ -150,13 +178,8 @@ def test_cached_caller_of_numba_parallel_code_runs_in_new_processes(tmp_path):
     """The same fix for Numba's own ``parallel=True`` code (numba#8578): ``outer`` compiles while
     ``inner`` comes from the cache, then ``outer`` loads from the cache; it segfaulted before."""
     (tmp_path / "par_user.py").write_text(PARALLEL_MODULE)
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
     for function, cached in [("inner", 0), ("outer", 0), ("outer", 1)]:
-        out = subprocess.run([sys.executable, "-c", PARALLEL_PROBE, function], env=env,
-                             capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, f"exit {out.returncode}: {out.stderr[-3000:]}"
-        value, hits = out.stdout.split()
+        value, hits = _run(tmp_path, PARALLEL_PROBE, function).split()
         assert float(value) == (999 * 1000 / 2) * (2 if function == "outer" else 1)
         assert (int(hits) > 0) == bool(cached)
 

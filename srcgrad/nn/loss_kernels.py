@@ -5,12 +5,14 @@ Every loss reduces the last axis of ``(rows, n)`` arrays. Losses that are a mean
 Numba function that takes another function as an argument cannot be disk-cached. Cross-entropies
 over classes couple a row through its log-sum-exp and have kernels of their own. Gradient kernels
 take the per-row cotangent ``g`` and return ``g[r] * dL_r/dx[r, j]``.
+
+They are plain cached kernels, linked into the standalone loss kernels of ``losses.py`` that call
+them, so that a cached gradient loads each loss as one piece of machine code.
 """
 import numpy as np
 from numba import njit, prange
 
 from ..errors import ShapeError
-from ..runtime.standalone import standalone
 from ..runtime.vecmath import log64, sigmoid64, softplus64
 from .rows import PARALLEL_MIN, exp_row, log_sum_exp, row_dot, row_sum
 
@@ -57,7 +59,7 @@ def pointwise(kind, wrt, t, p, option):
     return -d if wrt == 2 else d
 
 
-@standalone
+@njit(cache=True)
 def pointwise_mean_rows(kind, t, p, option):
     out = np.empty(p.shape[0], p.dtype)
     for r in range(p.shape[0]):
@@ -68,7 +70,7 @@ def pointwise_mean_rows(kind, t, p, option):
     return out
 
 
-@standalone
+@njit(cache=True)
 def pointwise_grad_rows(kind, wrt, t, p, option, g):
     like = p if wrt == 1 else t
     out = np.empty(like.shape, like.dtype)
@@ -143,7 +145,7 @@ def _softmax_xent_grad_row(t, x, g, r, out):
         out[r, j] = scale * out[r, j] - g[r] * t[r, j]
 
 
-@standalone
+@njit(cache=True)
 def categorical_value_rows(t, x, probs):
     """``-sum(t * log_softmax(x))`` per row; for probabilities, Keras's normalise-then-clip form."""
     out = np.empty(x.shape[0], x.dtype)
@@ -153,20 +155,20 @@ def categorical_value_rows(t, x, probs):
     return out
 
 
-@standalone
+@njit(cache=True)
 def _categorical_grad_serial(t, x, g, probs, wrt_labels, out):
     for r in range(x.shape[0]):
         _categorical_grad_row(t, x, g, r, probs, wrt_labels, out)
 
 
-@standalone(parallel=True)
+@njit(cache=True, parallel=True)
 def _softmax_xent_grad_parallel(t, x, g, out):
     for r in prange(x.shape[0]):
         # prange counts in uint64: as int64, the row functions are the serial driver's, compiled once
         _softmax_xent_grad_row(t, x, g, np.int64(r), out)
 
 
-@standalone
+@njit(cache=True)
 def categorical_grad_rows(t, x, g, probs, wrt_labels):
     out = np.empty(x.shape, x.dtype)
     if x.size >= PARALLEL_MIN and not probs and not wrt_labels:     # the logits gradient
@@ -176,7 +178,7 @@ def categorical_grad_rows(t, x, g, probs, wrt_labels):
     return out
 
 
-@standalone
+@njit(cache=True)
 def _check_labels(labels, x):
     if labels.size != x.shape[0]:
         raise ShapeError("one integer label per example is needed (labels.shape must be "
@@ -220,7 +222,7 @@ def _sparse_softmax_xent_grad_row(labels, x, g, r, out):
     out[r, labels[r]] -= g[r]
 
 
-@standalone
+@njit(cache=True)
 def sparse_value_rows(labels, x, probs):
     """``-log_softmax(x)[label]`` per row; for probabilities, Keras's clip-then-normalise form."""
     _check_labels(labels, x)
@@ -231,19 +233,19 @@ def sparse_value_rows(labels, x, probs):
     return out
 
 
-@standalone
+@njit(cache=True)
 def _sparse_grad_serial(labels, x, g, probs, out):
     for r in range(x.shape[0]):
         _sparse_grad_row(labels, x, g, r, probs, out)
 
 
-@standalone(parallel=True)
+@njit(cache=True, parallel=True)
 def _sparse_softmax_xent_grad_parallel(labels, x, g, out):
     for r in prange(x.shape[0]):
         _sparse_softmax_xent_grad_row(labels, x, g, np.int64(r), out)     # as above
 
 
-@standalone
+@njit(cache=True)
 def sparse_grad_rows(labels, x, g, probs):
     _check_labels(labels, x)
     out = np.empty(x.shape, x.dtype)

@@ -16,7 +16,6 @@ from numba.np.numpy_support import as_dtype, from_dtype
 
 from ..errors import ShapeError
 from . import blas as _blas
-from .standalone import standalone
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
 
@@ -157,19 +156,20 @@ def _dot_adj_impl(name, g, x, other, first):
     return _mk(expr, first, env)
 
 
-# Matrix products of the adjoints, compiled once per signature into Numba's disk cache (written
-# inline, each new generated function would compile NumPy's dot again: about 0.3 s apiece).
-@standalone
+# Matrix products of the adjoints. They, and the loop kernels below, are linked into the
+# disk-cached entry points that generated code calls (runtime/cached.py: matmul, dot, dot_adjoint_a
+# and dot_adjoint_b), so loading a cached gradient loads each entry point as one piece.
+@njit(cache=True)
 def _dot(a, b):
     return _blas.dot(a, b)
 
 
-@standalone
+@njit(cache=True)
 def _dot_nt(a, b):
     return _blas.dot(a, b.T)
 
 
-@standalone
+@njit(cache=True)
 def _dot_tn(a, b):
     return _blas.dot(a.T, b)
 
@@ -217,7 +217,7 @@ def _ov_dot(a, b):
 
 
 # Small loop kernels: they compile far faster than np.outer / ufunc expressions.
-@standalone
+@njit(cache=True)
 def _scale(g, x, o, cls):
     """g * o (g shaped like x, o a scalar) as a new array."""
     out = np.empty(x.shape, cls)
@@ -227,7 +227,7 @@ def _scale(g, x, o, cls):
     return out
 
 
-@standalone
+@njit(cache=True)
 def _vdot(g, o):
     gf, of = _flat(g), _flat(o)
     s = 0.0
@@ -236,7 +236,7 @@ def _vdot(g, o):
     return s
 
 
-@standalone
+@njit(cache=True)
 def _outer(u, v, cls):
     uf, vf = _flat(u), _flat(v)
     out = np.empty((uf.size, vf.size), cls)
