@@ -3,9 +3,7 @@
 Every helper is a plain NumPy function that also has a Numba ``@overload``, so the type-agnostic
 generated code picks scalar or array code when Numba types the call, and works inside ``@njit``.
 """
-from .adjoint import (check_float, first_adjoint, ones_like, seed, seed_at, select, sign, snapshot,
-                      zero, zeros_like)
-from .like import float_like, mean_like, sum_like
+from .adjoint import seed, seed_at, select, sign, snapshot, zero
 from .linalg import outer_adjoint_a, outer_adjoint_b, reshape_like
 from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
@@ -16,8 +14,9 @@ from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint
 from .tape import extend_tape, new_tape, trip
 # the most used overloads, through disk-cached entry points (see cached.py)
-from .cached import (dot, dot_adjoint_a, dot_adjoint_b, example_like, matmul, spread_mean,
-                     spread_sum, unbroadcast)
+from .cached import (check_float, dot, dot_adjoint_a, dot_adjoint_b, example_like, first_adjoint,
+                     float_like, matmul, mean_like, ones_like, spread_mean, spread_sum, sum_like,
+                     unbroadcast, zeros_like)
 
 __all__ = [
     "zeros_like", "ones_like", "zero", "first_adjoint", "unbroadcast", "select", "select_not", "sign",

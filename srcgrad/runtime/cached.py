@@ -1,17 +1,20 @@
 """Disk-cached entry points to the overloaded helpers that generated code calls most.
 
 Why: Numba compiles an ``@overload`` implementation again inside every new function that calls it
-(0.1-0.3 s each: together about a quarter of a new MLP gradient's compile). A
+(0.1-0.3 s each for the array kernels, 20-50 ms even for one that returns its argument). A
 :func:`~srcgrad.runtime.standalone.standalone` kernel that calls the overload is compiled once per
-signature on a machine, loaded from Numba's disk cache after that, and called by address from
+signature on a machine, loaded from Numba's disk cache after that, and called by symbol from
 generated code, which therefore neither compiles nor re-optimizes it. Calls with scalars only are
 still inlined (the scalar recurrence's gradient calls ``unbroadcast`` on floats in its loop), and so
 are ``spread_sum``/``spread_mean``, whose broadcast views a loop reads fast only if LLVM sees their
-zero strides.
+zero strides, and the bookkeeping helpers at the end (an adjoint's first value, type checks, the
+stand-ins for values read only for their shape), which are plain cached functions: loaded rather
+than compiled, then inlined, since most of them return an argument or a number.
 The helpers' behaviour is the overloads' (their modules have the Python reference versions).
 """
 from numba import njit
 
+from . import adjoint as _adjoint
 from . import like as _like
 from . import linalg as _linalg
 from . import reductions as _reductions
@@ -64,3 +67,46 @@ def dot_adjoint_a(g, a, b):
 def dot_adjoint_b(g, a, b):
     """:func:`srcgrad.runtime.linalg.dot_adjoint_b`."""
     return _linalg.dot_adjoint_b(g, a, b)
+
+
+# -- bookkeeping: plain cached functions, inlined into the caller -----------------------------------
+@njit(cache=True)
+def first_adjoint(value, like, fresh):
+    """:func:`srcgrad.runtime.adjoint.first_adjoint` (``fresh`` a constant: a literal signature)."""
+    return _adjoint.first_adjoint(value, like, fresh)
+
+
+@njit(cache=True)
+def check_float(x):
+    """:func:`srcgrad.runtime.adjoint.check_float`."""
+    return _adjoint.check_float(x)
+
+
+@njit(cache=True)
+def ones_like(x):
+    """:func:`srcgrad.runtime.adjoint.ones_like`."""
+    return _adjoint.ones_like(x)
+
+
+@njit(cache=True)
+def zeros_like(x):
+    """:func:`srcgrad.runtime.adjoint.zeros_like`."""
+    return _adjoint.zeros_like(x)
+
+
+@njit(cache=True)
+def float_like(x):
+    """:func:`srcgrad.runtime.like.float_like`."""
+    return _like.float_like(x)
+
+
+@njit(cache=True)
+def sum_like(x, axis=None):
+    """:func:`srcgrad.runtime.like.sum_like`."""
+    return _like.sum_like(x, axis)
+
+
+@njit(cache=True)
+def mean_like(x, axis=None):
+    """:func:`srcgrad.runtime.like.mean_like`."""
+    return _like.mean_like(x, axis)
