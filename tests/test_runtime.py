@@ -89,8 +89,8 @@ def test_unary_helpers_on_arrays(shape, dt):
     x = rand((4, 3, 2), dt).T if shape == "T" else rand(shape, dt)   # "T": 3-D, F-ordered
     if x.size >= 4:
         x.flat[1], x.flat[2] = 0.0, np.nan
-    python = (reference.zeros_like(x), reference.ones_like(x), reference.sign(x), reference.snapshot(x),
-              reference.zero(x.copy()), reference.check_float(x))
+    python = (reference.zeros_like(x), reference.ones_like(x), reference.sign(x),
+              reference.snapshot(x), reference.zero(x.copy()), reference.check_float(x))
     for zl, ol, sg, sn, z, cf in (j_unary(x), python):
         for r, v in ((zl, 0), (ol, 1), (z, 0)):
             assert r.shape == x.shape and r.dtype == dt and np.all(r == v)

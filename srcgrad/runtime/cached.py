@@ -69,7 +69,7 @@ def dot_adjoint_b(g, a, b):
     return _linalg.dot_adjoint_b(g, a, b)
 
 
-# -- bookkeeping: plain cached functions, inlined into the caller -----------------------------------
+# -- bookkeeping: plain cached functions, inlined into the caller ----------------------------------
 @njit(cache=True)
 def first_adjoint(value, like, fresh):
     """:func:`srcgrad.runtime.adjoint.first_adjoint` (``fresh`` a constant: a literal signature)."""
