@@ -10,6 +10,7 @@ from numba import njit
 from numba.np import npyimpl
 
 import srcgrad
+from srcgrad.codegen import lowering
 from srcgrad.codegen.lowering import branch_free_broadcasting
 
 
@@ -61,4 +62,14 @@ def test_numbas_lowering_is_back_after_a_generated_compile():
     slope = 1.0 / np.cosh(x + v) ** 2                          # closed form
     np.testing.assert_allclose(gx, slope, rtol=1e-14)
     np.testing.assert_allclose(gv, slope.sum(axis=0), rtol=1e-14)
+    assert npyimpl._ArrayIndexingHelper.update_indices is numbas
+
+
+def test_the_installed_numba_gets_the_branch_free_lowering():
+    """With another Numba internal, srcgrad keeps Numba's lowering (correct, slower to compile):
+    this says when that happens."""
+    assert lowering._KNOWN
+    numbas = npyimpl._ArrayIndexingHelper.update_indices
+    with branch_free_broadcasting():
+        assert npyimpl._ArrayIndexingHelper.update_indices is lowering._update_indices_by_select
     assert npyimpl._ArrayIndexingHelper.update_indices is numbas

@@ -9,7 +9,8 @@ operands that is up to 16 copies; an MLP gradient's four array expressions were 
 and LLVM versions it once on the strides it finds. The result is the same, element for element.
 
 Numba's lowering is shared by all compiled code, so the select form is swapped in only while a
-generated function compiles (under Numba's compiler lock, which every compile holds).
+generated function compiles (under Numba's compiler lock, which every compile holds). It relies on
+the shape of a Numba internal; a Numba whose helper looks different keeps its own lowering.
 """
 import contextlib
 
@@ -17,7 +18,11 @@ from llvmlite import ir
 from numba.core import types
 from numba.np import npyimpl
 
-_BRANCHING = npyimpl._ArrayIndexingHelper.update_indices
+_HELPER = getattr(npyimpl, "_ArrayIndexingHelper", None)
+_KNOWN = (getattr(_HELPER, "_fields", None) == ("array", "indices")
+          and hasattr(_HELPER, "update_indices")
+          and {"builder", "context", "shape"}
+          <= set(getattr(getattr(npyimpl, "_ArrayHelper", None), "_fields", ())))
 
 
 def _update_indices_by_select(self, loop_indices, name):
@@ -34,9 +39,12 @@ def _update_indices_by_select(self, loop_indices, name):
 @contextlib.contextmanager
 def branch_free_broadcasting():
     """Within this block (holding Numba's compiler lock), array expressions broadcast by selects."""
-    helper = npyimpl._ArrayIndexingHelper
-    helper.update_indices = _update_indices_by_select
+    if not _KNOWN:
+        yield
+        return
+    branching = _HELPER.update_indices
+    _HELPER.update_indices = _update_indices_by_select
     try:
         yield
     finally:
-        helper.update_indices = _BRANCHING
+        _HELPER.update_indices = branching
