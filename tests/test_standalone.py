@@ -109,7 +109,7 @@ def _finite_differences(args, eps=1e-6):
 
 
 def _run(folder, *argv):
-    """The last line that ``python -c`` of ``argv`` prints, in a process with ``folder``'s caches."""
+    """The last line ``python -c`` of ``argv`` prints, in a process with ``folder``'s caches."""
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(folder / "generated"),
                NUMBA_CACHE_DIR=str(folder / "numba"),
                PYTHONPATH=os.pathsep.join([str(ROOT), str(folder)]))
@@ -142,7 +142,8 @@ def test_cached_callers_bind_their_kernels_in_new_processes(tmp_path):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
     # 5 and 6: the loss kernel's parallel row driver (linked into it), compiled, then from the cache
     for cached in (0, 1):
-        error, hits = _run(tmp_path, "import user_mlp; print(*user_mlp.parallel_xent_error())").split()
+        line = _run(tmp_path, "import user_mlp; print(*user_mlp.parallel_xent_error())")
+        error, hits = line.split()
         assert (int(hits) > 0) == bool(cached) and float(error) < 1e-13, (error, hits)
 
 

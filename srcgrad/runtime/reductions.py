@@ -37,7 +37,7 @@ def unbroadcast(g, x):
     return np.ascontiguousarray(np.sum(out, axis=axes, keepdims=True)).reshape(x.shape)
 
 
-@njit(cache=True)       # linked into runtime/cached.py's unbroadcast, the only way generated code calls it
+@njit(cache=True)       # linked into runtime/cached.py's unbroadcast, its only caller
 def _unbroadcast_slow(g, x, cls):
     out = np.zeros(x.shape, cls)
     of, gf = out.reshape(-1), _flat(g)

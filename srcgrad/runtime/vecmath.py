@@ -280,7 +280,7 @@ def _logistic_slope(s, e):
 
     The sum ``1 + e`` (Fast2Sum) and its square (an FMA) are carried exactly and their rounding is
     removed to first order, so the result has only the errors of ``s``, the division and the last
-    step: at most 1.5 ulp.
+    step (1.74 ulp at most for tanh', 1.43 for the sigmoid's, measured).
     """
     d, err = _one_plus(e)
     dd = d * d
