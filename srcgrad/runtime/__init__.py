@@ -2,6 +2,7 @@
 
 Every helper is a plain NumPy function that also has a Numba ``@overload``, so the type-agnostic
 generated code picks scalar or array code when Numba types the call, and works inside ``@njit``.
+The most used ones are exported as disk-cached entry points to those overloads (``cached.py``).
 """
 from .adjoint import seed, seed_at, select, sign, snapshot, zero
 from .linalg import outer_adjoint_a, outer_adjoint_b, reshape_like
