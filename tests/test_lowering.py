@@ -1,17 +1,22 @@
-"""The branch-free broadcasting that generated functions compile with (srcgrad/codegen/lowering.py).
+"""How generated functions compile (srcgrad/codegen/lowering.py): branch-free broadcasting and
+wide vectors.
 
 Every broadcasting pattern of Numba's array expressions (length-1 axes anywhere, missing leading
-axes, scalars, empty arrays, views with strides) compiled with it must give NumPy's result exactly,
-and Numba's own lowering must be back in place outside a generated function's compile.
+axes, scalars, empty arrays, views with strides) compiled with it must give NumPy's result exactly;
+the wide vectors must reach LLVM and change no bit of any result; and Numba's own lowering must be
+back in place outside a generated function's compile.
 """
+import llvmlite.binding as ll
 import numpy as np
 import pytest
 from numba import njit
+from numba.core.codegen import CPUCodeLibrary
 from numba.np import npyimpl
 
 import srcgrad
 from srcgrad.codegen import lowering
-from srcgrad.codegen.lowering import branch_free_broadcasting
+from srcgrad.codegen.lowering import branch_free_broadcasting, wide_vectors
+from srcgrad.runtime import vecmath
 
 
 def _expression(a, b, c):
@@ -73,3 +78,44 @@ def test_the_installed_numba_gets_the_branch_free_lowering():
     with branch_free_broadcasting():
         assert npyimpl._ArrayIndexingHelper.update_indices is lowering._update_indices_by_select
     assert npyimpl._ArrayIndexingHelper.update_indices is numbas
+
+
+def _slopes_and_sum(x):
+    """Elementwise math (remainder loops included at odd lengths) and a sequential sum."""
+    out = np.empty_like(x)
+    total = 0.0
+    for i in range(x.shape[0]):
+        out[i] = vecmath.tanh_slope64(x[i]) * vecmath.tanh64(x[i]) + vecmath.exp64(-x[i] * x[i])
+        total += out[i]
+    return out, total
+
+
+def test_wide_vectors_change_no_bit():
+    x = np.random.default_rng(7).normal(scale=4.0, size=1003)
+    narrow = njit(_slopes_and_sum)
+    wide = njit(_slopes_and_sum)
+    with wide_vectors():
+        wide.compile("(float64[::1],)")
+    (a, sa), (b, sb) = narrow(x), wide(x)
+    assert a.tobytes() == b.tobytes() and sa == sb
+    assert "prefer-vector-width" in wide.inspect_llvm(wide.signatures[0])
+    assert "prefer-vector-width" not in narrow.inspect_llvm(narrow.signatures[0])
+
+
+def test_a_generated_function_gets_wide_vectors(tmp_path, monkeypatch):
+    """The attribute reaches LLVM, and on an AVX-512 CPU the loops use 512-bit registers (compiled
+    afresh: a function loaded from the disk cache has no LLVM text to read)."""
+    monkeypatch.setenv("SRCGRAD_CACHE_DIR", str(tmp_path))
+    assert lowering.VECTOR_WIDTH == "512"
+    adding = CPUCodeLibrary.add_ir_module
+    grad = srcgrad.grad(_sum_tanh_plus, wrt=(0, 1))
+    x, v = np.linspace(-3, 3, 1001), np.float64(0.25)
+    gx, gv = grad(x, v)
+    slope = 1.0 / np.cosh(x + v) ** 2                          # closed form
+    np.testing.assert_allclose(gx, slope, rtol=1e-14)
+    np.testing.assert_allclose(gv, slope.sum(), rtol=1e-13)
+    signature = grad.signatures[0]
+    assert '"prefer-vector-width"="512"' in grad.inspect_llvm(signature)
+    if "+avx512f" in ll.get_host_cpu_features().flatten().split(","):
+        assert "zmm" in grad.inspect_asm(signature)
+    assert CPUCodeLibrary.add_ir_module is adding

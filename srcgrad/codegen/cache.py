@@ -53,14 +53,16 @@ def _check_private(path):
 @lru_cache(maxsize=1)
 def package_digest():
     """A digest of srcgrad's own sources: any change to a rule or runtime helper changes it. It also
-    covers which BLAS the products call (``runtime/blas.py``), which compiled kernels have baked in."""
+    covers which BLAS the products call (``runtime/blas.py``), which compiled kernels have baked in,
+    and the vector width they were compiled for (``codegen/lowering.py``)."""
     from ..runtime import blas
+    from .lowering import VECTOR_WIDTH
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
-    h.update(f"blas: {blas.KIND}".encode())
+    h.update(f"blas: {blas.KIND}; vector width: {VECTOR_WIDTH}".encode())
     return h.hexdigest()[:16]
 
 
