@@ -136,3 +136,20 @@ def test_a_generated_function_gets_wide_vectors(tmp_path, monkeypatch):
     if "+avx512f" in ll.get_host_cpu_features().flatten().split(","):
         assert "zmm" in grad.inspect_asm(signature)
     assert CPUCodeLibrary.add_ir_module is adding
+
+
+def test_a_bad_vector_width_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(lowering, "VECTOR_WIDTH", "wide")
+    adding = CPUCodeLibrary.add_ir_module
+    with pytest.raises(srcgrad.SrcgradError, match="SRCGRAD_VECTOR_WIDTH must be a number of bits"):
+        with wide_vectors():
+            pass
+    assert CPUCodeLibrary.add_ir_module is adding
+
+
+def test_vector_width_zero_keeps_llvms_choice(monkeypatch):
+    monkeypatch.setattr(lowering, "VECTOR_WIDTH", "0")
+    compiled = njit(_slopes_and_sum)
+    with wide_vectors():
+        compiled.compile("(float64[::1],)")
+    assert "prefer-vector-width" not in _own_attributes(compiled)
