@@ -111,7 +111,8 @@ def _own_attributes(dispatcher):
     define = next(line for line in text.splitlines()
                   if line.startswith("define") and name in line and "cpython" not in line)
     groups = re.findall(r"#(\d+)", define)
-    return define + "".join(re.search(rf"^attributes #{g} = (.*)$", text, re.M).group(1) for g in groups)
+    return define + "".join(re.search(rf"^attributes #{g} = (.*)$", text, re.M).group(1)
+                            for g in groups)
 
 
 def _sum_tanh_of_sum(x, v):

@@ -1,13 +1,13 @@
 """How Numba lowers and vectorizes generated functions: broadcasting without branches, wide vectors.
 
-**Broadcasting.** In Numba's loop over an array expression (``numba.np.npyimpl``), each operand's index along
-each axis is updated under a branch, ``if shape[axis] > 1`` (a length-1 axis is broadcast and keeps
-index 0). The condition does not change inside the loop, so LLVM unswitches it: one copy of the loop
-per combination of conditions, each vectorized, with its own checks and remainder loops (for two
-2-D operands, up to 16). An MLP gradient's four array expressions were about 1.3 s of its 2 s
-compile. Written as a select (``index if shape[axis] > 1 else 0``), the loop is not copied per
-combination: LLVM's time on that gradient went from 1.2 to 0.8 s, and the code runs as fast or
-faster. The result is the same, element for element.
+**Broadcasting.** In Numba's loop over an array expression (``numba.np.npyimpl``), each operand's
+index along each axis is updated under a branch, ``if shape[axis] > 1`` (a length-1 axis is
+broadcast and keeps index 0). The condition does not change inside the loop, so LLVM unswitches it:
+one copy of the loop per combination of conditions, each vectorized, with its own checks and
+remainder loops (for two 2-D operands, up to 16). An MLP gradient's four array expressions were
+about 1.3 s of its 2 s compile. Written as a select (``index if shape[axis] > 1 else 0``), the loop
+is not copied per combination: LLVM's time on that gradient went from 1.2 to 0.8 s, and the code
+runs as fast or faster. The result is the same, element for element.
 
 Numba's lowering is shared by all compiled code, so the select form is swapped in only while a
 generated function compiles (under Numba's compiler lock, which every compile holds). It relies on
@@ -73,7 +73,8 @@ def wide_vectors():
     vectorizer for ``VECTOR_WIDTH``-bit vectors (a function attribute, as clang's
     ``-mprefer-vector-width`` sets it)."""
     if not VECTOR_WIDTH.isdigit():
-        raise SrcgradError(f"SRCGRAD_VECTOR_WIDTH must be a number of bits (or 0), not {VECTOR_WIDTH!r}")
+        raise SrcgradError(
+            f"SRCGRAD_VECTOR_WIDTH must be a number of bits (or 0), not {VECTOR_WIDTH!r}")
     if VECTOR_WIDTH == "0":
         yield
         return
