@@ -81,17 +81,24 @@ def _assigned_names(stmts):
     return names
 
 
+# Names generated code itself uses at module level: the modules it imports and the builtins it
+# calls. A user variable with one of these names is renamed, so generated code stays hygienic.
+RESERVED = frozenset({"np", "math", "srt", "sgc", "njit", "range", "len", "min", "max", "float",
+                      "int", "bool", "abs", "round", "slice", "tuple", "print"})
+
+
 def user_names(names):
     """The name generated code uses for each of a function's names.
 
     Generated names all start with ``_``, so user names that do get a ``u`` prefix, repeated until
     the result is free: source srcgrad generated is differentiated again (``grad(grad(f))``), and its
-    ``_ba`` must not become a ``u_ba`` it already has.
+    ``_ba`` must not become a ``u_ba`` it already has. Names generated code uses for modules and
+    builtins (``np``, ``srt``, ``len``...) are prefixed the same way.
     """
     taken, out = set(names), {}
     for name in sorted(names):
         new = name
-        while new.startswith("_") or (new != name and new in taken):
+        while new.startswith("_") or new in RESERVED or (new != name and new in taken):
             new = "u" + new
         taken.add(new)
         out[name] = new
