@@ -175,6 +175,10 @@ class Normalizer(Expressions, Inlining):
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
             if self.resolves_to(s.value.func, builtins.print):
                 return            # printing has no effect on values: gradient code does not print
+            if self.nondiff_rooted(s.value):      # a check without result (srt.refuse_view)
+                self.emit(assign(self.namer.fresh("t"), self.compound(s.value), self.origin,
+                                 kind="nondiff"))
+                return
             if not self.is_helper_call(s.value):
                 self.fail("a call for its side effect is not supported", s,
                           "only your own functions (which may fill arrays you pass) can be called "
@@ -327,6 +331,10 @@ class Normalizer(Expressions, Inlining):
         iter_ = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.emit(ast.For(target=ast.Name(target, ast.Store()), iter=iter_, body=prologue + body,
                           orelse=[], lineno=0))
+        # a later straight-line assignment of the loop's name starts a version of its own: the
+        # integer index and, say, ``c = n * math.log(g)`` after the loop are different variables
+        if isinstance(s.target, ast.Name) and s.target.id in self.locals:
+            self.note_assigned(s.target.id)
 
     def iteration(self, s):
         """``for v in X`` / ``enumerate(X)`` / ``zip(A, B)`` as a range loop plus element reads."""
