@@ -3,20 +3,25 @@
 Loops that overwrite a variable save its old values on a tape so the reverse
 sweep can restore them.  Generated code uses this exact pattern::
 
-    if _n_v == 0:
+    if _top_v == 0:
         _tape_v = srt.new_tape(v, hint)
-    elif _n_v == len(_tape_v):
-        _tape_v = srt.extend_tape(_tape_v, _n_v + hint)
-    _tape_v[_n_v] = v
-    _n_v += 1
+    elif _top_v == len(_tape_v):
+        _tape_v = srt.extend_tape(_tape_v, _top_v + hint)
+    _tape_v[_top_v] = v
+    _top_v += 1
     ...
-    _n_v -= 1
-    if _n_v > 0:
-        v = _tape_v[_n_v - 1]
+    _top_v -= 1
+    if _top_v > 0:
+        v = srt.cast_like(_tape_v[_top_v - 1], v)
 
-- new_tape: scalars go to a typed 1-D ndarray (bool -> np.bool_, Python int ->
-  int64, float32 stays float32); arrays go to a list because they are saved by
-  reference (the generated code snapshots before mutating in place).
+- new_tape: a number goes to a float64 (complex: complex128) array, whatever its own type, because
+  a variable can change type between its definitions (``p = 1`` then ``p = p * x[i]``): the tape is
+  made at the first push, which sees only the first type, and an int64 tape would truncate every
+  later float silently. ``cast_like`` gives the variable its own type back on the way out, exactly
+  (integers below 2**53, bools, float32). Arrays go to a list, saved by reference (the generated
+  code snapshots an array before writing into it).
+- new_exact_tape: a tape of the value's own type, for the generated flags and counters, which
+  never change type (a branch flag costs one byte per push, not eight).
 - extend_tape: room for at least ``needed`` entries (at least double), old entries first.
 - trip: number of iterations of ``range(start, stop, step)`` (tape size hint).
 """
@@ -32,31 +37,60 @@ _MIN_SCALAR_CAP = 16
 def new_tape(v, cap):
     if isinstance(v, np.ndarray):
         return [v for _ in range(max(cap, 1))]
+    dt = np.complex128 if np.iscomplexobj(v) else np.float64
+    return np.empty(max(cap, _MIN_SCALAR_CAP), dt)
+
+
+def new_exact_tape(v, cap):
     if isinstance(v, (bool, np.bool_)):
         dt = np.bool_
     elif isinstance(v, int):
         dt = np.int64
-    elif isinstance(v, float):
-        dt = np.float64
     else:
         dt = np.asarray(v).dtype
     return np.empty(max(cap, _MIN_SCALAR_CAP), dt)
 
 
-@overload(new_tape)
-def _ov_new_tape(v, cap):
-    v = types.unliteral(v)
-    if isinstance(v, (types.Number, types.Boolean)):
-        cls = np_class(v)
+def _tape_overload(name, joined):
+    def ov(v, cap):
+        v = types.unliteral(v)
+        if isinstance(v, (types.Number, types.Boolean)):
+            if not joined:
+                cls = np_class(v)
+            else:
+                cls = np.complex128 if isinstance(v, types.Complex) else np.float64
 
-        def impl_scalar(v, cap):
-            return np.empty(max(cap, _MIN_SCALAR_CAP), cls)
-        return impl_scalar
-    if isinstance(v, types.Array):
-        def impl_array(v, cap):
-            return [v for _ in range(max(cap, 1))]
-        return impl_array
-    raise unsupported("new_tape", v, cap)
+            def impl_scalar(v, cap):
+                return np.empty(max(cap, _MIN_SCALAR_CAP), cls)
+            return impl_scalar
+        if isinstance(v, types.Array):
+            def impl_array(v, cap):
+                return [v for _ in range(max(cap, 1))]
+            return impl_array
+        raise unsupported(name, v, cap)
+    return ov
+
+
+overload(new_tape)(_tape_overload("new_tape", joined=True))
+overload(new_exact_tape)(_tape_overload("new_exact_tape", joined=False))
+
+
+def cast_like(value, like):
+    """``value`` (read from a tape) in the type of ``like`` (the variable it is restored to)."""
+    if isinstance(like, np.ndarray) or isinstance(value, np.ndarray):
+        return value
+    return type(like)(value) if isinstance(like, (bool, int, float, complex)) else \
+        np.asarray(like).dtype.type(value)
+
+
+@overload(cast_like)
+def _ov_cast_like(value, like):
+    value, like = types.unliteral(value), types.unliteral(like)
+    if isinstance(like, (types.Number, types.Boolean)) and isinstance(value, (types.Number,
+                                                                              types.Boolean)):
+        cls = np_class(like)
+        return lambda value, like: cls(value)
+    return lambda value, like: value
 
 
 def extend_tape(tape, needed):

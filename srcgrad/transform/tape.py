@@ -10,6 +10,7 @@ little. Tapes are NumPy arrays (or lists, for whole arrays saved by reference) s
 counts of the enclosing loops when first used, and doubled if a ``while`` loop outgrows them.
 """
 import ast
+import re
 from collections import defaultdict
 
 from .reverse import adjoint_name
@@ -69,7 +70,10 @@ def _flat(stmts):
 class Tapes:
     """Decides what to save and expands the markers of one forward/reverse pair."""
 
-    def __init__(self, fwd, rev, active, exclude, recomputed):
+    def __init__(self, fwd, rev, active, exclude, recomputed, members=lambda name: {name}):
+        """``members(name)``: the variables that may share memory with ``name``; the reverse sweep
+        restores the writes into all of them where it reads one (a view saved by reference reads
+        its base's memory)."""
         defs, in_loop = defaultdict(int), set()
         for m in _markers(fwd):
             kind, name, info = m.sg_marker
@@ -84,8 +88,9 @@ class Tapes:
         self.saved, self.element_saved = set(), set()
         while True:
             needed = _loads(rev, self.stays) - exclude
+            memory = {m for name in needed for m in members(name)}
             restored = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
-                        and m.sg_marker[1] in needed]
+                        and m.sg_marker[1] in memory]
             for m in restored:
                 needed |= {n.id for n in ast.walk(m.sg_marker[2]["index"])
                            if isinstance(n, ast.Name)}
@@ -163,10 +168,13 @@ class Tapes:
         if kind == "def" and name in self.saved and reserved:
             code = f"_tape_{name}[_top_{name}] = {name}\n_top_{name} += 1\n"
         elif kind == "def" and name in self.saved:
-            code = _push(f"_tape_{name}", f"_top_{name}", name, _hint(info["loops"]))
+            code = _push(f"_tape_{name}", f"_top_{name}", name, _hint(info["loops"]),
+                         "srt.new_exact_tape" if _is_flag_or_counter(name) else "srt.new_tape")
         elif kind == "restore" and name in self.saved:
-            code = (f"_top_{name} -= 1\n"
-                    f"if _top_{name} > 0:\n    {name} = _tape_{name}[_top_{name} - 1]\n")
+            value = f"_tape_{name}[_top_{name} - 1]"
+            if not _is_flag_or_counter(name):       # the tape holds the joined type
+                value = f"srt.cast_like({value}, {name})"
+            code = f"_top_{name} -= 1\nif _top_{name} > 0:\n    {name} = {value}\n"
         elif kind == "reset" and name in self.overwritten and name in self.active:
             code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
         elif kind == "save_element" and name in self.element_saved:
@@ -188,8 +196,8 @@ def _element(name, index):
     return ast.unparse(ast.Subscript(ast.Name(name, ast.Load()), index, ast.Load()))
 
 
-def _push(tape, top, value, hint):
-    return (f"if {top} == 0:\n    {tape} = srt.new_tape({value}, {hint})\n"
+def _push(tape, top, value, hint, new="srt.new_tape"):
+    return (f"if {top} == 0:\n    {tape} = {new}({value}, {hint})\n"
             f"elif {top} == len({tape}):\n    {tape} = srt.extend_tape({tape}, {top} + {hint})\n"
             f"{tape}[{top}] = {value}\n{top} += 1\n")
 
@@ -234,6 +242,15 @@ def drop_dead_bookkeeping(stmts):
         if not dead:
             return stmts
         stmts = _remove_assignments(stmts, dead)
+
+
+# the flags and counters srcgrad generates (front/structure.py, front/normalize.py, reverse.py)
+_FLAG_OR_COUNTER = re.compile(r"_(f|ok|stop|skip|done|i|n|m|c|s|d)\d+")
+
+
+def _is_flag_or_counter(name):
+    """Whether ``name`` is a generated branch flag or loop count: one type throughout."""
+    return bool(_FLAG_OR_COUNTER.fullmatch(name))
 
 
 def _is_bookkeeping(name):
