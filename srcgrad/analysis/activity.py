@@ -30,8 +30,10 @@ def _flows(stmts):
     return flows
 
 
-def active_variables(body, wrt, results):
-    flows = _flows(body)
+def active_variables(body, wrt, results, extra_flows=()):
+    """``extra_flows``: more (target, [sources]) pairs, such as a view's base depending on the view
+    (:meth:`srcgrad.analysis.aliasing.Aliases.flows`)."""
+    flows = _flows(body) + list(extra_flows)
     varied = set(wrt)
     changed = True
     while changed:

@@ -1,71 +1,236 @@
-"""Reject array aliases that would make element-write adjoints wrong.
+"""Array aliases: which variables may share memory, and how their derivatives must follow.
 
-``b = a`` (or ``b = a.T``, ``b = a[1:]``, ``b = a.reshape(...)``) makes ``b`` a second name for ``a``'s
-memory. If either is then written element by element, a write through one name changes what the other
-reads, but their adjoints are kept apart, so the gradient would be silently wrong. Such programs are
-refused with a hint to copy. An alias is harmless when no write to either name can follow it (a helper
-that fills an array and returns it, for instance), so only writes that may run after the alias count:
-later in the text, or anywhere in a loop that also contains the alias. Temporaries made by
-normalisation are exempt: they live within one statement, before its write.
+``b = a[0]`` (a row of a 2-D array), ``b = a[1:]``, ``b = a.T`` and ``b = a`` make ``b`` a second
+name for ``a``'s memory; a write through either name changes what the other reads. Derivatives
+follow memory, not names:
+
+- **classes**: the variables that may share memory with each other. A write into one is a write
+  into all: each is active if one is, and the reverse sweep restores the memory of the whole class
+  (what a view saved by reference reads).
+- **shared adjoints**: a view read after a write into its class, or written itself, gets as its
+  adjoint the same view of its base's adjoint (``_bb = _ba[0]``), so every cotangent lands in the
+  memory it belongs to, as in the primal. Whether ``a[0]`` is a view (``a`` 2-D) or a number
+  (``a`` 1-D, a copy) is only known when Numba types the code, so generated code decides there
+  (:func:`srcgrad.runtime.adjoint.view_adjoint`, ``is_copy``); with a number, the usual copy rules
+  are right.
+- what cannot be followed exactly is refused at the user's line: a view that is defined more than
+  once, or whose index changes while it is in use, and ``reshape``/``ravel`` results (a view or a
+  copy, depending on the layout) read after a write into their class. Where only Numba's types can
+  tell (``a[i]``), the check is compiled into the code (``srt.refuse_view``).
+
+Forward mode needs no more than the classes: the tangent of a view is the same view of the
+tangent, so writes reach both, exactly as in the primal.
 """
 import ast
+from dataclasses import dataclass
 
 from ..errors import UnsupportedError, located
-from ..front.ir import atom_base
+from ..front.ir import atom_base, names_in
 
-_VIEW_RULES = {"np.transpose", "np.reshape", "np.ravel", "np.asarray"}
-
-
-def _positions(stmts, loops=(), out=None):
-    """(position, enclosing loop ids, statement) for every Assign, in execution-text order."""
-    out = [] if out is None else out
-    for s in stmts:
-        if isinstance(s, ast.Assign):
-            out.append((len(out), loops, s))
-        inner = loops + (id(s),) if isinstance(s, (ast.For, ast.While)) else loops
-        for field in ("body", "orelse"):
-            _positions(getattr(s, field, []) or [], inner, out)
-    return out
+_VIEW_RULES = {"np.transpose": "np.transpose", "np.asarray": None}    # view of a: (adjoint view)
+_LAYOUT_VIEWS = {"np.reshape", "np.ravel"}    # a view or a copy, as the layout decides
 
 
-def check_aliasing(body):
-    placed = _positions(body)
-    writes = [(pos, loops, s.targets[0].value.id) for pos, loops, s in placed
-              if s.sg_kind == "write"]
-    if not writes:
-        return
-    for pos, loops, s in placed:
-        if s.sg_kind == "write" or not isinstance(s.targets[0], ast.Name):
-            continue
-        target = s.targets[0].id
-        source = _view_source(s)
-        # temporaries (``_t3``) hold fresh values used once, so a copy out of one is no alias
-        if target.startswith("_") or source is None or source.startswith("_"):
-            continue
-        for wpos, wloops, array in writes:
-            follows = wpos > pos or bool(set(wloops) & set(loops))
-            if array in (source, target) and follows:
-                raise UnsupportedError(located(
-                    f"{target!r} would share memory with {source!r}, and {array!r} is written "
-                    "element by element afterwards, so their gradients could not be kept apart",
-                    s.sg_origin, f"make a copy: {target} = {ast.unparse(s.value)}.copy()"
-                    if s.sg_kind == "copy" else "call .copy() on the result"))
+def is_view_rule(rule):
+    """Whether the primitive ``rule`` may return a view of its first argument."""
+    return rule.key in _VIEW_RULES or rule.key in _LAYOUT_VIEWS
 
 
-def _view_source(s):
-    """The variable whose memory ``s``'s result may share, or None."""
-    if s.sg_kind == "copy":
-        value = s.value
-        if isinstance(value, ast.Name):
-            return value.id
-        if isinstance(value, ast.Subscript) and _has_slice(value.slice):
-            return atom_base(value)
+@dataclass
+class View:
+    """``name = <a view of base>``, defined by ``stmt``; ``adjoint(_ba)`` is the same view of
+    base's adjoint."""
+    name: str
+    base: str
+    stmt: ast.Assign
+
+    def adjoint(self, base_adjoint):
+        """The expression giving this view of ``base_adjoint`` (an adjoint array's name)."""
+        value = self.stmt.value
+        node = ast.Name(base_adjoint, ast.Load())
+        if isinstance(value, ast.Subscript):
+            return ast.Subscript(node, _copy(value.slice), ast.Load())
+        if self.stmt.sg_kind == "op" and _VIEW_RULES.get(self.stmt.sg_rule.key):
+            return ast.Call(ast.Name(_VIEW_RULES[self.stmt.sg_rule.key], ast.Load()), [node], [])
+        return node
+
+
+class Aliases:
+    """The alias classes of a normalised body, and the views whose adjoints share memory."""
+
+    def __init__(self, body, reverse=True):
+        """``reverse``: classify views for the reverse sweep (forward mode follows views exactly
+        and refuses only layout-dependent ones)."""
+        self.placed = _Placed(body)
+        self.parent = {}
+        views = [v for v in (_view(s) for s in self.placed.assigns) if v is not None]
+        for v in views:
+            self._union(v.name, v.base)
+        self.views = views
+        self.written = {self.root(s.targets[0].value.id) for s in self.placed.assigns
+                        if s.sg_kind == "write"}
+        defs = {}
+        for s in self.placed.assigns:
+            if s.sg_kind != "write":
+                defs.setdefault(s.targets[0].id, []).append(s)
+        self.shared = {}            # view name -> View, for adjoints shared with the base's
+        self.checked = []           # views checked when Numba types them (srt.refuse_view)
+        for v in views:
+            self._classify(v, defs, reverse)
+
+    # -- classes ---------------------------------------------------------------------------------
+    def root(self, name):
+        while self.parent.get(name, name) != name:
+            name = self.parent[name]
+        return name
+
+    def _union(self, a, b):
+        ra, rb = self.root(a), self.root(b)
+        self.parent.setdefault(rb, rb)
+        if ra != rb:
+            self.parent[ra] = rb
+
+    def members(self, name):
+        """The variables that may share memory with ``name`` (itself included)."""
+        r = self.root(name)
+        return {n for n in self.parent if self.root(n) == r} | {name}
+
+    def is_written(self, name):
+        """Whether memory ``name`` may share is written element by element somewhere."""
+        return self.root(name) in self.written
+
+    # -- which views need shared adjoints ----------------------------------------------------------
+    def flows(self):
+        """(base, [view]) for each view: a write into a view is a write into its base, so for
+        activity the base depends on the view as much as the view on its base."""
+        return [(v.base, [v.name]) for v in self.views]
+
+    def _classify(self, view, defs, reverse):
+        d = view.stmt
+        class_writes = [s for s in self.placed.assigns if s.sg_kind == "write"
+                        and self.root(s.targets[0].value.id) == self.root(view.name)]
+        own_writes = [s for s in class_writes if s.targets[0].value.id == view.name]
+        others = [s for s in class_writes if s not in own_writes]
+        reads = self.placed.reads(view.name)
+        hazard = bool(own_writes) or any(self.placed.between(d, w, r) for w in others for r in reads)
+        if not hazard:
+            return
+        key = d.sg_rule.key if d.sg_kind == "op" else None
+        pinned_names = (names_in(d.value) - {view.name}) | {view.base}
+        changing = [s for s in self.placed.assigns if s.sg_kind != "write"
+                    and s.targets[0].id in pinned_names]
+        changing += [s for s in self.placed.loops if s.target.id in pinned_names]
+        pinned = not any(self.placed.between(d, c, r) for c in changing for r in reads)
+        if not reverse and key not in _LAYOUT_VIEWS:
+            return
+        if key in _LAYOUT_VIEWS:
+            self._refuse(view, f"is a reshaped view of {view.base!r} (or a copy, depending on its "
+                               "layout)", "call .copy() on the result, or reshape after the writes")
+        elif len(defs.get(view.name, ())) == 1 and pinned:
+            self.shared[view.name] = view
+        elif isinstance(d.value, ast.Subscript):
+            self.checked.append(view)       # a number is fine; a view is refused when typed
+        else:
+            self._refuse(view, f"shares memory with {view.base!r}", "make a copy: "
+                         f"{view.name} = {ast.unparse(d.value)}.copy()")
+
+    def refusal(self, view):
+        """The message for a view that cannot be followed (also compiled into the code)."""
+        why = ("it is assigned more than once" if not self._single(view) else
+               "its index changes while it is in use")
+        return located(f"{view.name!r} is a view of {view.base!r} that is read or written after "
+                       f"{view.base!r} changes, and {why}, so srcgrad cannot follow which memory "
+                       "its gradient belongs to", view.stmt.sg_origin,
+                       f"write into {view.base!r} directly, or make a copy: "
+                       f"{view.name} = {ast.unparse(view.stmt.value)}.copy()")
+
+    def _single(self, view):
+        return sum(1 for s in self.placed.assigns if s.sg_kind != "write"
+                   and s.targets[0].id == view.name) == 1
+
+    def _refuse(self, view, what, hint):
+        raise UnsupportedError(located(
+            f"{view.name!r} {what}, and that memory is written element by element while "
+            f"{view.name!r} is in use, so their gradients could not be kept apart",
+            view.stmt.sg_origin, hint))
+
+
+def _view(s):
+    """The View ``s`` defines, or None when its result is certainly new memory."""
+    if s.sg_kind == "write" or not isinstance(s.targets[0], ast.Name):
         return None
-    if s.sg_kind == "op" and s.sg_rule.key in _VIEW_RULES:
+    value = s.value
+    if s.sg_kind == "copy" and isinstance(value, (ast.Name, ast.Subscript)) and atom_base(value):
+        return View(s.targets[0].id, atom_base(value), s)
+    if s.sg_kind == "op" and is_view_rule(s.sg_rule):
         first = next(iter(s.sg_args.values()))
-        return atom_base(first)
+        if atom_base(first):
+            return View(s.targets[0].id, atom_base(first), s)
     return None
 
 
-def _has_slice(index):
-    return any(isinstance(n, ast.Slice) for n in ast.walk(index))
+class _Placed:
+    """Where each statement of a body stands: its text order, the blocks around it, its loops."""
+
+    def __init__(self, body):
+        self.order, self.path, self.assigns, self.loops = {}, {}, [], []
+        self.heads = []             # (statement, names its head reads): if/while tests, for ranges
+        self._place(body, ())
+
+    def _place(self, stmts, path):
+        for k, s in enumerate(stmts):
+            here = path + ((id(stmts), k),)
+            self.order[id(s)], self.path[id(s)] = len(self.order), here
+            if isinstance(s, ast.Assign):
+                self.assigns.append(s)
+            elif isinstance(s, (ast.If, ast.While, ast.For)):
+                head = s.iter if isinstance(s, ast.For) else s.test
+                self.heads.append((s, names_in(head)))
+                if isinstance(s, ast.For):
+                    self.loops.append(s)
+                self._place(s.body, here + (("loop" if not isinstance(s, ast.If) else "if"),))
+                self._place(s.orelse, here + ("else",))
+
+    def reads(self, name):
+        """The statements that read ``name``."""
+        out = [s for s, names in self.heads if name in names]
+        for s in self.assigns:
+            loads = names_in(s.value)
+            if s.sg_kind == "write":
+                loads |= names_in(s.targets[0].slice)       # b[j] = v reads j, and writes b
+            if name in loads:
+                out.append(s)
+        return out
+
+    def between(self, d, x, r):
+        """Whether ``x`` may run after ``d`` and before ``r`` on a path that does not run ``d``
+        again (so ``r`` sees what ``x`` did to what ``d`` defined)."""
+        if self._covers(d, r):
+            if self.order[id(d)] < self.order[id(x)] < self.order[id(r)]:
+                return True
+            return bool(self._loops(x) & self._loops(r) - self._loops(d))
+        return self.order[id(x)] > self.order[id(d)] or bool(self._loops(x) & self._loops(d))
+
+    def _covers(self, d, r):
+        """Whether every path to ``r`` runs ``d`` first since entering ``d``'s block: ``r`` comes
+        after ``d`` in the same block, or inside a statement that does."""
+        pd, pr = self.path[id(d)], self.path[id(r)]
+        block, index = pd[-1]
+        prefix = pd[:-1]
+        if pr[:len(prefix)] != prefix or len(pr) <= len(prefix):
+            return False
+        step = pr[len(prefix)]
+        return isinstance(step, tuple) and step[0] == block and step[1] > index
+
+    def _loops(self, s):
+        """The loops around ``s`` (each named by the block path of its body)."""
+        path, out = self.path[id(s)], set()
+        for k, step in enumerate(path):
+            if step == "loop":
+                out.add(path[:k])
+        return out
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)

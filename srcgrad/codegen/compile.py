@@ -14,7 +14,7 @@ from numba.core.dispatcher import OmittedArg
 from numba.core.registry import CPUDispatcher
 from numba.core.errors import NumbaError
 
-from ..errors import ArgumentError, CompileError
+from ..errors import ArgumentError, CompileError, UnsupportedError
 from . import debug, emit, mathlib, parallel as parallel_mode, products
 from .cache import load_module, package_digest, record_numba_cache, verify_numba_cache
 from .lowering import branch_free_broadcasting, wide_vectors
@@ -185,6 +185,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def translate(exc, info):
     message = _ANSI.sub("", str(exc))
+    refused = re.search(r"srcgrad-unsupported: ([^\n]*)", message)
+    if refused:             # a construct refused where only Numba's types tell (srt.refuse_view)
+        return UnsupportedError(refused.group(1).strip().replace(" |", "\n"))
     own = re.search(r"srcgrad: ([^\n]*)", message)
     if own:
         return ArgumentError(own.group(1).strip())

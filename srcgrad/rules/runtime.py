@@ -27,8 +27,8 @@ for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np
     _same_rule(_helper, _key)
 
 # --- no derivative --------------------------------------------------------------------------------------
-for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "float_like",
-              "sum_like", "mean_like", "example_like"):
+for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "new_exact_tape", "float_like",
+              "sum_like", "mean_like", "example_like", "is_copy", "refuse_view"):
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
 
 # --- derivatives from the input alone (recompute forms of rules) -------------------------------------
@@ -41,6 +41,8 @@ defrule("srt.snapshot", ("x",), objects=(srt.snapshot,), x="g")
 defrule("srt.seed", ("dy", "like"), objects=(srt.seed,), dy="g")
 defrule("srt.first_adjoint", ("value", "like", "fresh"), objects=(srt.first_adjoint,),
         tangents={"value": "srt.first_adjoint(t, like, False)"}, value="srt.unbroadcast(g, like_value)")
+defrule("srt.cast_like", ("value", "like"), objects=(srt.cast_like,),
+        tangents={"value": "srt.cast_like(t, like)"}, value="g")
 defrule("srt.extend_tape", ("tape", "n"), objects=(srt.extend_tape,),
         tangents={"tape": "srt.extend_tape(t, n)"}, tape="g[:len(like_tape)]")
 
@@ -69,6 +71,17 @@ defrule("srt.extreme_adjoint", ("c", "x", "y", "axis"), objects=(srt.extreme_adj
         tangents={"c": "srt.extreme_adjoint(t, x, y, axis)"},
         c="srt.reduce_sum(srt.extreme_adjoint(srt.ones_like(y), x, y, axis) * g, axis)")
 defrule("srt.log_or_zero", ("x",), objects=(srt.log_or_zero,), x="srt.select(x > 0, g / x)")
+
+defrule("srt.expand_like", ("h", "like"), objects=(srt.expand_like,),
+        tangents={"h": "srt.expand_like(t, like)"}, h="srt.unbroadcast(g, like_h)")
+
+# --- scatter-add and the gather of written positions (subscripts with index arrays) --------------
+defrule("srt.add_at", ("target", "index", "value"), objects=(srt.add_at,),
+        tangents={"target": "t", "value": "srt.add_at(srt.zeros_like(target), index, t)"},
+        target="g", value="srt.unbroadcast(g[index], like_value)")
+defrule("srt.take_written", ("adjoint", "index"), objects=(srt.take_written,),
+        tangents={"adjoint": "srt.take_written(t, index)"},
+        adjoint="srt.put(srt.zeros_like(like_adjoint), index, g)")
 
 # --- bilinear: the cotangent c and the other factor ---------------------------------------------------
 defrule("srt.dot_adjoint_a", ("c", "like", "b"), objects=(srt.dot_adjoint_a,),

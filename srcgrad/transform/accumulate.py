@@ -98,9 +98,12 @@ def _adjoint_name(node):
     return node.id if isinstance(node, ast.Name) and node.id.startswith("_b") else None
 
 
+_WRITES_FIRST_ARGUMENT = ("srt.zero", "srt.add_at")      # calls that write into their argument
+
+
 def _mutated(stmts):
-    """Names whose arrays ``stmts`` may write in place: ``+=`` and element-write targets, and
-    adjoints reset to zero in place (``srt.zero``)."""
+    """Names whose arrays ``stmts`` may write in place: ``+=`` and element-write targets, adjoints
+    reset to zero in place (``srt.zero``), and adjoints a shared view is made of."""
     names = set()
     for node in ast.walk(ast.Module(body=list(stmts), type_ignores=[])):
         targets = []
@@ -108,14 +111,26 @@ def _mutated(stmts):
             targets = [node.target]
         elif isinstance(node, ast.Assign):
             targets = [t for t in node.targets if isinstance(t, ast.Subscript)]
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "srt.zero":
-            targets = list(node.args)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in _WRITES_FIRST_ARGUMENT:
+            targets = node.args[:1]
+        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.startswith("_b")):
+            targets += _viewed(node.value)
         for t in targets:
             while isinstance(t, ast.Subscript):
                 t = t.value
             if isinstance(t, ast.Name):
                 names.add(t.id)
     return names
+
+
+def _viewed(value):
+    """The adjoint an adjoint is made a view of (``_bb = _ba``, ``np.transpose(_ba)``,
+    ``srt.view_adjoint(_ba, i, _bb)``: analysis/aliasing.py), which writes into it reach."""
+    if isinstance(value, ast.Call) and ast.unparse(value.func) in ("np.transpose",
+                                                                   "srt.view_adjoint"):
+        value = value.args[0]
+    return [value] if isinstance(value, ast.Name) and value.id.startswith("_b") else []
 
 
 def _names(stmt):

@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..analysis.activity import active_variables, iter_assigns
-from ..analysis.aliasing import check_aliasing
+from ..analysis.aliasing import Aliases
+from ..analysis.indices import integer_names
 from ..errors import ArgumentError
 from ..front.ir import atom_base
 from ..front.normalize import normalize
@@ -47,9 +48,9 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     stopped = targets_.resolve(list(stop_gradients), fsrc, params, body, allow_variables=True,
                                purpose="stop_gradients")
     targets_.stop(stopped, body)
-    check_aliasing(body)
+    aliases = Aliases(body)
     wrt_names = [t.name for t in targets]
-    active = active_variables(body, wrt_names, results)
+    active = active_variables(body, wrt_names, results, aliases.flows())
     origin = fsrc.origin(fsrc.node)
 
     defs = defaultdict(int)
@@ -65,18 +66,18 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     # definition and nothing after the loop reads its final value.
     recomputable = {s.target.id for s in _walk(body) if isinstance(s, ast.For)
                     and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
-    written = {s.targets[0].value.id for s in iter_assigns(body) if s.sg_kind == "write"}
 
     captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
-    reverse = Reverse(active, ctx.namer, captured)
+    reverse = Reverse(active, ctx.namer, captured, integer_names(body), aliases)
     fwd, rev = reverse.run(body, recomputable)
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
     exclude = reverse.adjoints | reverse.reverse_indices | recomputable
-    tapes = Tapes(fwd, rev, active, exclude, recomputable)
+    tapes = Tapes(fwd, rev, active, exclude, recomputable, aliases.members)
     fwd, rev = tapes.expand(fwd), prune(tapes.expand(rev), recomputable)
 
-    prologue = [_parse(f"{p} = {p}.copy()") for p in params if p in written]
+    # the caller's arrays are never written: a parameter whose memory is written is copied first
+    prologue = [_parse(f"{p} = {p}.copy()") for p in params if aliases.is_written(p)]
     prologue += tapes.prologue()
 
     value_stmts, value_expr = [], None
@@ -85,7 +86,7 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
         for k, r in enumerate(results):
             name = "_value" if len(results) == 1 else f"_value{k}"
             text = ast.unparse(r)
-            if atom_base(r) in written or isinstance(r, ast.Subscript):
+            if aliases.is_written(atom_base(r) or "") or isinstance(r, ast.Subscript):
                 text = f"srt.snapshot({text})"
             value_stmts.append(_parse(f"{name} = {text}"))
             names.append(name)

@@ -9,8 +9,8 @@ import ast
 import copy
 from dataclasses import dataclass
 
-from ..analysis.activity import active_variables, iter_assigns
-from ..analysis.aliasing import check_aliasing
+from ..analysis.activity import active_variables
+from ..analysis.aliasing import Aliases, is_view_rule
 from ..errors import ArgumentError, at_line
 from ..front.ir import atom_base, is_exit, operands, target_name
 from ..front.normalize import normalize
@@ -36,8 +36,9 @@ class Tangent:
 
 
 class Forward:
-    def __init__(self, active):
+    def __init__(self, active, aliases):
         self.active = active
+        self.aliases = aliases
 
     def block(self, stmts):
         out = []
@@ -67,9 +68,40 @@ class Forward:
             return [s, _like(tangent, s)]
         terms = [] if s.sg_kind == "nondiff" else self.terms(s)
         value = _sum(terms) if terms else _call("srt.zeros_like", [ast.Name(name, ast.Load())])
+        if s.sg_kind == "op" and terms and self.narrower(s, terms):
+            value = _call("srt.expand_like", [value, ast.Name(name, ast.Load())])
+        if s.sg_kind == "op" and terms and not is_view_rule(s.sg_rule) and self.shares(s, value):
+            value = _call("srt.snapshot", [value])
         tangent = ast.Assign(targets=[ast.Name(tangent_name(name), ast.Store())], value=value,
                              lineno=0)
         return [s, _like(tangent, s)]
+
+    def narrower(self, s, terms):
+        """Whether a term of an elementwise rule may be smaller than the result: it does not
+        involve every other operand, so it has not been broadcast against them."""
+        rule = s.sg_rule
+        arrays = {p: atom_base(a) for p, a in s.sg_args.items() if atom_base(a)}
+        if len(arrays) < 2:
+            return False
+        names = [{n.id for n in ast.walk(t) if isinstance(n, ast.Name)} for t in terms]
+        used = [p for p, a in operands(s) if self.operand_tangent(a) is not None]
+        for p, seen in zip(used, names):
+            if p in rule.tangents:
+                continue
+            if any(base not in seen for q, base in arrays.items() if q != p):
+                return True
+        return False
+
+    def shares(self, s, value):
+        """Whether the tangent ``value`` of a new primal array is another tangent itself (or a
+        view of one) and either may be written into: then it must be a copy, as the primal is."""
+        base = value
+        while isinstance(base, ast.Subscript):
+            base = base.value
+        if not isinstance(base, ast.Name) or not base.id.startswith("_d"):
+            return False
+        source = base.id[2:]
+        return self.aliases.is_written(target_name(s)) or self.aliases.is_written(source)
 
     def operand_tangent(self, atom):
         base = atom_base(atom)
@@ -105,15 +137,14 @@ def build(fn, wrt):
     if not items:
         raise ArgumentError("wrt is empty: name at least one argument to differentiate")
     targets = targets_.resolve(items, fsrc, params, body, allow_variables=False)
-    check_aliasing(body)
+    aliases = Aliases(body, reverse=False)
     wrt_names = [t.name for t in targets]
-    active = active_variables(body, wrt_names, results) | set(wrt_names)
-    written = {s.targets[0].value.id for s in iter_assigns(body) if s.sg_kind == "write"}
+    active = active_variables(body, wrt_names, results, aliases.flows()) | set(wrt_names)
 
     seed_param = "tangent"
     while seed_param in params:
         seed_param += "_"
-    prologue = [_parse(f"{p} = {p}.copy()") for p in params if p in written]
+    prologue = [_parse(f"{p} = {p}.copy()") for p in params if aliases.is_written(p)]
     for k, w in enumerate(wrt_names):
         seed = seed_param if not many else f"{seed_param}[{k}]"
         prologue.append(_parse(f"{tangent_name(w)} = srt.seed({seed}, srt.check_float({w}))"))
@@ -121,7 +152,7 @@ def build(fn, wrt):
     for p in params:
         if p in active and p not in wrt_names:
             prologue.append(_parse(f"{tangent_name(p)} = srt.zeros_like({p})"))
-    forward = Forward(active)
+    forward = Forward(active, aliases)
     code = forward.block(body)
     values, tangents = [], []
     for r in results:

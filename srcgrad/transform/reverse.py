@@ -12,6 +12,7 @@ both sweeps exist is it known which values the reverse sweep reads.
 import ast
 import copy
 
+from ..analysis.indices import as_value, is_basic
 from ..errors import at_line
 from ..front.ir import atom_base, is_exit, operands, target_name
 
@@ -28,8 +29,12 @@ def marker(kind, name, **info):
 class Reverse:
     """Builds (forward, reverse) statement lists for one normalised body."""
 
-    def __init__(self, active, namer, captured=None):
+    def __init__(self, active, namer, captured=None, ints=frozenset(), aliases=None):
         self.active = active
+        self.ints = ints                # names that certainly hold integers (analysis/indices.py)
+        self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
+        self.checked = {id(v.stmt): v for v in aliases.checked} if aliases else {}
+        self.aliases = aliases
         self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
@@ -68,6 +73,57 @@ class Reverse:
         raise AssertionError(f"unexpected statement {ast.dump(s)}")
 
     def assignment(self, s, loops):
+        fwd, rev = self.plain_assignment(s, loops)
+        view = self.checked.get(id(s))
+        if view is not None:            # a view srcgrad cannot follow is refused when typed
+            fwd.insert(0, _at(ast.Expr(value=_call("srt.refuse_view", [
+                ast.Name(view.base, ast.Load()), as_value(s.value.slice),
+                ast.Constant(self.aliases.refusal(view).replace("\n", " |"))])), s.sg_origin))
+        return fwd, self.share_adjoints(s, rev)
+
+    def share_adjoints(self, s, rev):
+        """Route the cotangents of views whose adjoints share their base's memory: before a
+        statement that uses a view's adjoint, the adjoint is (re)bound to the same view of the
+        base's adjoint; the view's own definition adds nothing when it is a view."""
+        view = self.shared.get(target_name(s)) if s.sg_kind != "write" else None
+        out = []
+        if view is not None and target_name(s) in self.active:
+            always = not isinstance(view.stmt.value, ast.Subscript)    # a = b, .T: always views
+            body = [r for r in rev if not (hasattr(r, "sg_marker") and r.sg_marker[0] == "restore")]
+            rest = [r for r in rev if r not in body]
+            if always:                  # nothing to add, and nothing to reset: it is shared
+                body = [r for r in body if not (isinstance(r, ast.AugAssign)
+                                                or hasattr(r, "sg_marker"))]
+                return body + rest
+            test = _call("srt.is_copy", [ast.Name(adjoint_name(view.base), ast.Load()),
+                                         as_value(view.stmt.value.slice)])
+            guarded = _at(ast.If(test=test, body=body, orelse=[]), s.sg_origin) if body else None
+            return self.rebinds(view.base, s.sg_origin) + ([guarded] if guarded else []) + rest
+        mentioned = {n.id for r in rev for n in ast.walk(r) if isinstance(n, ast.Name)}
+        for name in self.shared:
+            if adjoint_name(name) in mentioned and name in self.active:
+                texts = {ast.unparse(r) for r in out}
+                out += [r for r in self.rebinds(name, s.sg_origin) if ast.unparse(r) not in texts]
+        return out + rev
+
+    def rebinds(self, name, origin):
+        """Statements binding the adjoints of the shared view ``name`` (and of the views it is a
+        view of) to the views of their bases' adjoints."""
+        view = self.shared.get(name)
+        if view is None:
+            return []
+        out = self.rebinds(view.base, origin)
+        own = adjoint_name(name)
+        if isinstance(view.stmt.value, ast.Subscript):
+            value = _call("srt.view_adjoint", [ast.Name(adjoint_name(view.base), ast.Load()),
+                                                as_value(view.stmt.value.slice),
+                                                ast.Name(own, ast.Load())])
+        else:
+            value = view.adjoint(adjoint_name(view.base))
+        self.adjoints.add(own)
+        return out + [_at(_assign(own, value), origin)]
+
+    def plain_assignment(self, s, loops):
         origin = s.sg_origin
         if s.sg_kind == "write":
             base = target_name(s)
@@ -79,7 +135,10 @@ class Reverse:
             if base in self.active:
                 g = ast.Subscript(ast.Name(adjoint_name(base), ast.Load()), copy.deepcopy(index),
                                   ast.Load())
-                rev += self.contributions(s, g, None, origin)
+                # with a repeated index, only the last write at a position reaches anything
+                read = g if is_basic(index, self.ints) else _call(
+                    "srt.take_written", [ast.Name(adjoint_name(base), ast.Load()), as_value(index)])
+                rev += self.contributions(s, read, None, origin)
                 rev.append(_at(ast.Assign(targets=[_store(g)], value=ast.Constant(0.0)), origin))
             rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
             return fwd, rev
@@ -113,7 +172,10 @@ class Reverse:
             self.adjoints.add(target.id)
             if isinstance(atom, ast.Subscript):
                 target = ast.Subscript(target, copy.deepcopy(atom.slice), ast.Load())
-            if rule is None:
+            if rule is None and s.sg_kind == "write":
+                # the value written may be broadcast over the element (``h[t] = x[t]`` into a row)
+                value = _call("srt.unbroadcast", [copy.deepcopy(g), copy.deepcopy(target)])
+            elif rule is None:
                 value = copy.deepcopy(g)
             else:
                 with at_line(origin):
@@ -125,8 +187,16 @@ class Reverse:
                 again = rule.recompute_template(param) if y is not None else None
                 if again is not None:       # chosen later if nothing else needs y (shape_only.py)
                     value.sg_alternative = fold(substitute(again, mapping))
-            out.append(_at(ast.AugAssign(target=_store(target), op=ast.Add(), value=value), origin))
+            out.append(_at(self.accumulate(target, value), origin))
         return out
+
+    def accumulate(self, target, value):
+        """``target += value``; into a subscript whose index may hold an array (a gather such as
+        ``table[ids]``, which can repeat an index), a scatter-add that sums the repeats."""
+        if isinstance(target, ast.Subscript) and not is_basic(target.slice, self.ints):
+            call = _call("srt.add_at", [target.value, as_value(target.slice), value])
+            return _assign(target.value.id, call)       # (a plain assignment can be differentiated)
+        return ast.AugAssign(target=_store(target), op=ast.Add(), value=value)
 
     # -- loops -----------------------------------------------------------------------------------------
     def for_loop(self, s, loops):
