@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..analysis.activity import active_variables, iter_assigns
 from ..analysis.aliasing import Aliases
 from ..analysis.indices import integer_names
+from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
 from ..front.ir import atom_base
 from ..front.normalize import normalize
@@ -68,7 +69,8 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                     and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
 
     captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
-    reverse = Reverse(active, ctx.namer, captured, integer_names(body), aliases)
+    ints = integer_names(body)
+    reverse = Reverse(active, ctx.namer, captured, ints, aliases, unstable_names(body, ints))
     fwd, rev = reverse.run(body, recomputable)
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd

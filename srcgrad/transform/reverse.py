@@ -29,12 +29,14 @@ def marker(kind, name, **info):
 class Reverse:
     """Builds (forward, reverse) statement lists for one normalised body."""
 
-    def __init__(self, active, namer, captured=None, ints=frozenset(), aliases=None):
+    def __init__(self, active, namer, captured=None, ints=frozenset(), aliases=None,
+                 unstable=frozenset()):
         self.active = active
         self.ints = ints                # names that certainly hold integers (analysis/indices.py)
         self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
         self.checked = {id(v.stmt): v for v in aliases.checked} if aliases else {}
         self.aliases = aliases
+        self.unstable = unstable        # may change shape between iterations (analysis/shapes.py)
         self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
@@ -154,9 +156,13 @@ class Reverse:
                 g = ast.Name(adjoint_name(name), ast.Load())
                 rev += self.contributions(s, g, ast.Name(name, ast.Load()), origin)
             # the value before this definition is another value: its adjoint starts from zero,
-            # whatever the definition was (a constant such as np.zeros(...) included)
-            rev.append(marker("reset", name, origin=origin))
+            # whatever the definition was (a constant such as np.zeros(...) included); shaped like
+            # that value, once restored, when the shape may change between iterations
+            if name not in self.unstable:
+                rev.append(marker("reset", name, origin=origin))
         rev.append(marker("restore", name, origin=origin))
+        if name in self.active and name in self.unstable:
+            rev.append(marker("reset", name, origin=origin, reshape=True))
         return fwd, rev
 
     def contributions(self, s, g, y, origin):

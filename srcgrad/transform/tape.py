@@ -87,7 +87,7 @@ class Tapes:
         # grow the saved set until it is stable (it only grows, so this ends).
         self.saved, self.element_saved = set(), set()
         while True:
-            needed = _loads(rev, self.stays) - exclude
+            needed = (_loads(rev, self.stays) | self._shapes_read(rev)) - exclude
             memory = {m for name in needed for m in members(name)}
             restored = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
                         and m.sg_marker[1] in memory]
@@ -100,6 +100,11 @@ class Tapes:
                 break
             self.saved, self.element_saved = saved, element_saved
         self.element_sites = sorted({m.sg_marker[2]["site"] for m in restored})
+
+    def _shapes_read(self, rev):
+        """Variables whose value gives their adjoint its shape (reset markers with ``reshape``)."""
+        return {m.sg_marker[1] for m in _markers(rev) if m.sg_marker[0] == "reset"
+                and m.sg_marker[2].get("reshape") and self.expand_marker(*m.sg_marker)}
 
     def stays(self, s):
         """Whether a reverse-sweep statement produces code (given what is saved so far)."""
@@ -176,7 +181,10 @@ class Tapes:
                 value = f"srt.cast_like({value}, {name})"
             code = f"_top_{name} -= 1\nif _top_{name} > 0:\n    {name} = {value}\n"
         elif kind == "reset" and name in self.overwritten and name in self.active:
-            code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
+            if info.get("reshape"):         # a new zero shaped like the value just restored
+                code = f"{adjoint_name(name)} = srt.zeros_like({name})\n"
+            else:
+                code = f"{adjoint_name(name)} = srt.zero({adjoint_name(name)})\n"
         elif kind == "save_element" and name in self.element_saved:
             element, site = _element(name, info["index"]), info["site"]
             code = _push(f"_etape_{site}", f"_etop_{site}", f"srt.snapshot({element})",
