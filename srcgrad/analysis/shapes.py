@@ -43,6 +43,8 @@ def unstable_names(body, ints):
 
 def _may_change(value, varying, unstable, ints):
     """Whether ``value``'s shape may change between iterations of a loop assigning ``varying``."""
+    if _reduces_fully(value):
+        return False                # a number, whatever it reduces
     if names_in(value) & unstable:
         return True
     for node in ast.walk(value):
@@ -62,6 +64,17 @@ def _may_change(value, varying, unstable, ints):
             if "reshape" in ast.unparse(node.func) and names_in(node.args[0]) & varying:
                 return True
     return False
+
+
+def _reduces_fully(value):
+    """Whether ``value`` is a reduction over all axes (``np.sum(x)``, ``np.max(x, None)``)."""
+    if not isinstance(value, ast.Call) or len(value.args) != 2:
+        return isinstance(value, ast.Call) and len(value.args) == 1 and ast.unparse(value.func) in (
+            "np.sum", "np.mean", "srt.mean", "srt.amax", "srt.amin", "np.max", "np.min",
+            "np.linalg.norm", "float")
+    axis = value.args[1]
+    return (ast.unparse(value.func) in ("np.sum", "np.mean", "srt.mean", "srt.amax", "srt.amin")
+            and isinstance(axis, ast.Constant) and axis.value is None)
 
 
 def _loops(stmts):

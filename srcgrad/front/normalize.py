@@ -299,14 +299,16 @@ class Normalizer(Expressions, Inlining):
         return user in self.scope.local and user in self.scope.assigned
 
     def assign_to(self, name, expr):
-        if _is_atom(expr):
+        if _is_atom(expr) and not (isinstance(expr, ast.Subscript) and name in names_in(expr)):
             if not (isinstance(expr, ast.Name) and expr.id == name):
                 self.emit(assign(name, expr, self.origin, kind="copy"))
             return
-        kind, value, rule, args = self.rhs(expr)
+        kind, value, rule, args = self.rhs(expr) if not _is_atom(expr) else ("copy", expr, None, None)
         if kind == "copy" and isinstance(value, ast.Name) and value.id == name:
             return      # ``s = s`` does nothing (and its adjoint, read naively, would zero _bs)
-        if kind == "op" and name in names_in(ast.Tuple(list(args.values()), ast.Load())):
+        reads_itself = name in (names_in(ast.Tuple(list(args.values()), ast.Load())) if kind == "op"
+                                else names_in(value) if kind == "copy" else set())
+        if reads_itself:        # h = h[::-1]: the new value is computed, then it replaces h
             tmp = self.namer.fresh("t")
             self.emit(assign(tmp, value, self.origin, kind, rule, args))
             self.emit(assign(name, ast.Name(tmp, ast.Load()), self.origin, kind="copy"))

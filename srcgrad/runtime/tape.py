@@ -63,6 +63,12 @@ def _tape_overload(name, joined):
             def impl_scalar(v, cap):
                 return np.empty(max(cap, _MIN_SCALAR_CAP), cls)
             return impl_scalar
+        if isinstance(v, types.Array) and v.ndim > 0:
+            def impl_any_layout(v, cap):
+                # any layout (``v[::1]`` is v, typed 'A'): a variable that is a fresh array at one
+                # definition and a view (h = h[::-1]) at another goes on the same tape
+                return [v[::1] for _ in range(max(cap, 1))]
+            return impl_any_layout
         if isinstance(v, types.Array):
             def impl_array(v, cap):
                 return [v for _ in range(max(cap, 1))]
