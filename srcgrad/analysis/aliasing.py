@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedError, located
 from ..front.ir import atom_base, names_in
+from .indices import as_value
 
 _VIEW_RULES = {"np.transpose": "np.transpose", "np.asarray": None}    # view of a: (adjoint view)
 _LAYOUT_VIEWS = {"np.reshape", "np.ravel"}    # a view or a copy, as the layout decides
@@ -64,6 +65,12 @@ class Aliases:
         self.placed = _Placed(body)
         self.parent = {}
         views = [v for v in (_view(s) for s in self.placed.assigns) if v is not None]
+        # ``h = _t3`` where normalisation computed h's new value into ``_t3`` (h = h[::-1]): a
+        # name taking over a temporary's new memory is no second name for it
+        temps = {s.targets[0].id for s in self.placed.assigns if s.sg_kind != "write"
+                 and s.targets[0].id.startswith("_t")}
+        fresh = temps - {v.name for v in views}
+        views = [v for v in views if not (isinstance(v.stmt.value, ast.Name) and v.base in fresh)]
         for v in views:
             self._union(v.name, v.base)
         self.views = views
@@ -77,6 +84,10 @@ class Aliases:
         self.checked = []           # views checked when Numba types them (srt.refuse_view)
         for v in views:
             self._classify(v, defs, reverse)
+        # ``y += e`` rebinds y in srcgrad's reading, but writes into y's memory when y is an
+        # array: fine unless another name shares that memory
+        self.inplace = {id(s): s for s in self.placed.assigns if getattr(s, "sg_inplace", None)
+                        and len(self.members(s.sg_inplace)) > 1}
 
     # -- classes ---------------------------------------------------------------------------------
     def root(self, name):
@@ -133,6 +144,23 @@ class Aliases:
         else:
             self._refuse(view, f"shares memory with {view.base!r}", "make a copy: "
                          f"{view.name} = {ast.unparse(d.value)}.copy()")
+
+    def check(self, s):
+        """The check compiled in before ``s`` (refusing, once typed, what cannot be followed),
+        or None."""
+        view = next((v for v in self.checked if v.stmt is s), None)
+        if view is not None:
+            return _refuse_call(view.base, as_value(s.value.slice), self.refusal(view))
+        if id(s) in self.inplace:
+            name = s.sg_inplace
+            others = sorted(n for n in self.members(name) - {name} if not n.startswith("_"))
+            return _refuse_call(name, ast.Tuple([], ast.Load()), located(
+                f"augmented assignment to {name!r}, which shares memory with "
+                f"{', '.join(repr(o) for o in others)}, writes into that memory when {name!r} is an "
+                "array, and srcgrad reads it as a new value", s.sg_origin,
+                f"write {name} = {name} + ... for a new array, or write into the array it is a "
+                "view of"))
+        return None
 
     def refusal(self, view):
         """The message for a view that cannot be followed (also compiled into the code)."""
@@ -229,6 +257,12 @@ class _Placed:
             if step == "loop":
                 out.add(path[:k])
         return out
+
+
+def _refuse_call(base, index, message):
+    call = ast.Call(ast.Name("srt.refuse_view", ast.Load()),
+                    [ast.Name(base, ast.Load()), index, ast.Constant(message.replace("\n", " |"))], [])
+    return ast.Expr(value=call)
 
 
 def _copy(node):

@@ -175,8 +175,10 @@ class Expressions:
                 self.fail(f"{ast.unparse(func)!r} builds a function, which differentiated code cannot "
                           "keep in a variable", e, "build it at module level, or call it in place: "
                           f"{ast.unparse(e)}(w)")
-            self.fail(f"{ast.unparse(func)!r} ({_describe(obj)}) has no derivative rule in srcgrad",
-                      e, "use the supported NumPy/math functions, or write it as a helper function")
+            why = getattr(obj, "__srcgrad_no_rule__", None)
+            self.fail(why or f"{ast.unparse(func)!r} ({_describe(obj)}) has no derivative rule in "
+                      "srcgrad", e, None if why else "use the supported NumPy/math functions, write "
+                      "it as a helper function, or give it a rule with srcgrad.custom_vjp")
         return self.rule_call(rule, e.args, e.keywords, e)
 
     def method_call(self, e):

@@ -249,7 +249,11 @@ class Normalizer(Expressions, Inlining):
         expr = ast.BinOp(left=_as_load(s.target), op=s.op, right=s.value)
         ast.copy_location(expr, s)
         if isinstance(s.target, ast.Name):
+            before = self.local(s.target.id)
             self.assign_name(s.target.id, expr)
+            # ``y += e`` writes into y's memory when y is an array: analysis/aliasing.py checks
+            # that no other name shares that memory
+            self.out[-1].sg_inplace = before
         elif isinstance(s.target, ast.Subscript):
             base = self.written_array(s.target, s)
             index = self.compound(s.target.slice)

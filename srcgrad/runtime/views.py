@@ -23,6 +23,12 @@ def view_adjoint(base, index, own):
     return base[index] if _is_view_py(base, index) else own
 
 
+view_adjoint.__srcgrad_no_rule__ = (
+    "a derivative of a derivative through a view that is read after its memory is written "
+    "(an adjoint shared with the view's base) is not supported; make a copy of the view in the "
+    "differentiated function")
+
+
 def is_copy(base, index):
     return not _is_view_py(base, index)
 

@@ -56,6 +56,12 @@ class Forward:
             return [_like(ast.While(test=s.test, body=self.block(s.body), orelse=[]), s)]
         if not isinstance(s, ast.Assign):
             return [s]
+        check = self.aliases.check(s)
+        if check is not None:           # what srcgrad cannot follow is refused when typed
+            return [_like(check, s)] + self.assignment(s)
+        return self.assignment(s)
+
+    def assignment(self, s):
         name = target_name(s)
         if name not in self.active:
             return [s]

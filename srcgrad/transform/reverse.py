@@ -34,7 +34,6 @@ class Reverse:
         self.active = active
         self.ints = ints                # names that certainly hold integers (analysis/indices.py)
         self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
-        self.checked = {id(v.stmt): v for v in aliases.checked} if aliases else {}
         self.aliases = aliases
         self.unstable = unstable        # may change shape between iterations (analysis/shapes.py)
         self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
@@ -76,11 +75,9 @@ class Reverse:
 
     def assignment(self, s, loops):
         fwd, rev = self.plain_assignment(s, loops)
-        view = self.checked.get(id(s))
-        if view is not None:            # a view srcgrad cannot follow is refused when typed
-            fwd.insert(0, _at(ast.Expr(value=_call("srt.refuse_view", [
-                ast.Name(view.base, ast.Load()), as_value(s.value.slice),
-                ast.Constant(self.aliases.refusal(view).replace("\n", " |"))])), s.sg_origin))
+        check = self.aliases.check(s) if self.aliases else None
+        if check is not None:           # what srcgrad cannot follow is refused when typed
+            fwd.insert(0, _at(check, s.sg_origin))
         return fwd, self.share_adjoints(s, rev)
 
     def share_adjoints(self, s, rev):
