@@ -205,3 +205,33 @@ def load_source(source, prefix="generated"):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def check_jvp(f, args, wrt=0, seed=0, rtol=1e-6, atol=1e-7):
+    """``srcgrad.jvp(f, wrt)`` along a random direction against the central finite difference of
+    ``f`` along it, on copies of the inputs (which must not change)."""
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    rng = np.random.default_rng(seed)
+    v = [rng.normal(size=np.shape(args[p])) if np.ndim(args[p]) else float(rng.normal())
+         for p in positions]
+    call_args = [_copy_arg(a) for a in args]
+    value, tangent = srcgrad.jvp(f, wrt=wrt)(*call_args, tuple(v) if isinstance(wrt, tuple) else v[0])
+    for before, after in zip(args, call_args):
+        if isinstance(before, np.ndarray):
+            np.testing.assert_array_equal(after, before, err_msg="jvp mutated an input array")
+
+    def shifted(sign, h=1e-6):
+        a = [_to_f64(_copy_arg(x)) for x in args]
+        for p, d in zip(positions, v):
+            a[p] = a[p] + sign * h * d
+        return np.asarray(f(*a), dtype=float)
+    expected = (shifted(1) - shifted(-1)) / 2e-6
+    np.testing.assert_allclose(value, f(*[_copy_arg(a) for a in args]), rtol=1e-12, atol=1e-12)
+    scale = max(1.0, float(np.max(np.abs(expected))) if np.size(expected) else 1.0)
+    np.testing.assert_allclose(tangent, expected, rtol=rtol, atol=atol * scale)
+
+
+def check_both_modes(f, args, wrt=0, rtol=RTOL, atol=ATOL):
+    """Reverse mode (``grad``) and forward mode (``jvp``) of ``f`` against finite differences."""
+    check_grad(f, args, wrt, rtol=rtol, atol=atol)
+    check_jvp(f, args, wrt)

@@ -82,8 +82,9 @@ class Aliases:
                 defs.setdefault(s.targets[0].id, []).append(s)
         self.shared = {}            # view name -> View, for adjoints shared with the base's
         self.checked = []           # views checked when Numba types them (srt.refuse_view)
+        self.recomputed = {}        # view name -> View, recomputed where the reverse sweep reads it
         for v in views:
-            self._classify(v, defs, reverse)
+            self._classify(v, defs[v.name], reverse)
         # ``y += e`` rebinds y in srcgrad's reading, but writes into y's memory when y is an
         # array: fine unless another name shares that memory
         self.inplace = {id(s): s for s in self.placed.assigns if getattr(s, "sg_inplace", None)
@@ -117,33 +118,39 @@ class Aliases:
         return [(v.base, [v.name]) for v in self.views]
 
     def _classify(self, view, defs, reverse):
-        d = view.stmt
+        """Decide how derivatives follow the view ``view`` (one of ``defs``, all definitions of
+        its name): shared adjoint, typed check, refusal, and whether it is recomputed."""
+        uniform = all(_same_view(d, view.stmt) for d in defs)
         class_writes = [s for s in self.placed.assigns if s.sg_kind == "write"
                         and self.root(s.targets[0].value.id) == self.root(view.name)]
         own_writes = [s for s in class_writes if s.targets[0].value.id == view.name]
         others = [s for s in class_writes if s not in own_writes]
         reads = self.placed.reads(view.name)
-        hazard = bool(own_writes) or any(self.placed.between(d, w, r) for w in others for r in reads)
-        if not hazard:
-            return
-        key = d.sg_rule.key if d.sg_kind == "op" else None
-        pinned_names = (names_in(d.value) - {view.name}) | {view.base}
+        hazard = bool(own_writes) or any(self.placed.between(defs, w, r) for w in others
+                                         for r in reads)
+        key = view.stmt.sg_rule.key if view.stmt.sg_kind == "op" else None
+        pinned_names = (names_in(view.stmt.value) - {view.name}) | {view.base}
         changing = [s for s in self.placed.assigns if s.sg_kind != "write"
                     and s.targets[0].id in pinned_names]
         changing += [s for s in self.placed.loops if s.target.id in pinned_names]
-        pinned = not any(self.placed.between(d, c, r) for c in changing for r in reads)
-        if not reverse and key not in _LAYOUT_VIEWS:
+        pinned = uniform and not any(self.placed.between(defs, c, r) for c in changing for r in reads)
+        subscript = isinstance(view.stmt.value, ast.Subscript)
+        if pinned and key not in _LAYOUT_VIEWS and not (subscript and hazard):
+            # a view (or the number it reads) is what its expression gives wherever it is read:
+            # the reverse sweep evaluates it again instead of saving it on a tape
+            self.recomputed[view.name] = view
+        if not hazard or (not reverse and key not in _LAYOUT_VIEWS):
             return
         if key in _LAYOUT_VIEWS:
             self._refuse(view, f"is a reshaped view of {view.base!r} (or a copy, depending on its "
                                "layout)", "call .copy() on the result, or reshape after the writes")
-        elif len(defs.get(view.name, ())) == 1 and pinned:
+        elif pinned:
             self.shared[view.name] = view
-        elif isinstance(d.value, ast.Subscript):
+        elif subscript:
             self.checked.append(view)       # a number is fine; a view is refused when typed
         else:
             self._refuse(view, f"shares memory with {view.base!r}", "make a copy: "
-                         f"{view.name} = {ast.unparse(d.value)}.copy()")
+                         f"{view.name} = {ast.unparse(view.stmt.value)}.copy()")
 
     def check(self, s):
         """The check compiled in before ``s`` (refusing, once typed, what cannot be followed),
@@ -164,7 +171,7 @@ class Aliases:
 
     def refusal(self, view):
         """The message for a view that cannot be followed (also compiled into the code)."""
-        why = ("it is assigned more than once" if not self._single(view) else
+        why = ("it is assigned in more than one way" if not self._uniform(view) else
                "its index changes while it is in use")
         return located(f"{view.name!r} is a view of {view.base!r} that is read or written after "
                        f"{view.base!r} changes, and {why}, so srcgrad cannot follow which memory "
@@ -172,15 +179,20 @@ class Aliases:
                        f"write into {view.base!r} directly, or make a copy: "
                        f"{view.name} = {ast.unparse(view.stmt.value)}.copy()")
 
-    def _single(self, view):
-        return sum(1 for s in self.placed.assigns if s.sg_kind != "write"
-                   and s.targets[0].id == view.name) == 1
+    def _uniform(self, view):
+        return all(_same_view(s, view.stmt) for s in self.placed.assigns if s.sg_kind != "write"
+                   and s.targets[0].id == view.name)
 
     def _refuse(self, view, what, hint):
         raise UnsupportedError(located(
             f"{view.name!r} {what}, and that memory is written element by element while "
             f"{view.name!r} is in use, so their gradients could not be kept apart",
             view.stmt.sg_origin, hint))
+
+
+def _same_view(a, b):
+    """Whether two definitions compute the same view (the same expression, read the same way)."""
+    return a.sg_kind == b.sg_kind and ast.unparse(a.value) == ast.unparse(b.value)
 
 
 def _view(s):
@@ -230,14 +242,20 @@ class _Placed:
                 out.append(s)
         return out
 
-    def between(self, d, x, r):
-        """Whether ``x`` may run after ``d`` and before ``r`` on a path that does not run ``d``
-        again (so ``r`` sees what ``x`` did to what ``d`` defined)."""
-        if self._covers(d, r):
-            if self.order[id(d)] < self.order[id(x)] < self.order[id(r)]:
+    def between(self, defs, x, r):
+        """Whether ``x`` may run after one of ``defs`` (definitions of one variable) and before
+        ``r``, on a path that runs none of ``defs`` in between: then ``r`` sees what ``x`` did to
+        what the definition made."""
+        for d in defs:
+            if self._covers(d, r):
+                after = self.order[id(d)] < self.order[id(x)] < self.order[id(r)] or bool(
+                    self._loops(x) & self._loops(r) - self._loops(d))
+            else:
+                after = self.order[id(x)] > self.order[id(d)] or bool(self._loops(x) & self._loops(d))
+            if after and not any(self._covers(e, r) and self.order[id(x)] < self.order[id(e)]
+                                 < self.order[id(r)] for e in defs):
                 return True
-            return bool(self._loops(x) & self._loops(r) - self._loops(d))
-        return self.order[id(x)] > self.order[id(d)] or bool(self._loops(x) & self._loops(d))
+        return False
 
     def _covers(self, d, r):
         """Whether every path to ``r`` runs ``d`` first since entering ``d``'s block: ``r`` comes

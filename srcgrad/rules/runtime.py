@@ -43,6 +43,8 @@ defrule("srt.first_adjoint", ("value", "like", "fresh"), objects=(srt.first_adjo
         tangents={"value": "srt.first_adjoint(t, like, False)"}, value="srt.unbroadcast(g, like_value)")
 defrule("srt.cast_like", ("value", "like"), objects=(srt.cast_like,),
         tangents={"value": "srt.cast_like(t, like)"}, value="g")
+defrule("srt.accumulate", ("target", "value"), objects=(srt.accumulate,),
+        tangents={"target": "t", "value": "t"}, target="g", value="g")
 defrule("srt.extend_tape", ("tape", "n"), objects=(srt.extend_tape,),
         tangents={"tape": "srt.extend_tape(t, n)"}, tape="g[:len(like_tape)]")
 

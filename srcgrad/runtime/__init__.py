@@ -16,7 +16,7 @@ from .scatter import add_at, put, take_written
 from .views import is_copy, refuse_view, view_adjoint
 from .tangent import expand_like
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint
-from .tape import cast_like, extend_tape, new_exact_tape, new_tape, trip
+from .tape import accumulate, cast_like, extend_tape, new_exact_tape, new_tape, trip
 # the most used overloads, through disk-cached entry points (see cached.py)
 from .cached import (check_float, dot, dot_adjoint_a, dot_adjoint_b, example_like, first_adjoint,
                      float_like, matmul, mean_like, ones_like, spread_mean, spread_sum, sum_like,
@@ -28,7 +28,7 @@ __all__ = [
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
     "dot", "matmul", "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
-    "new_tape", "new_exact_tape", "cast_like", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
+    "new_tape", "new_exact_tape", "cast_like", "accumulate", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
     "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",
     "spread_sum_dense", "spread_mean_dense", "check_finite", "add_at", "put", "take_written", "is_copy", "refuse_view", "view_adjoint", "expand_like",

@@ -162,6 +162,10 @@ overload(ones_like)(_fill_overload("ones_like", 1.0, np.ones))
 
 
 def zero(b):
+    if isinstance(b, list):             # a tape of whole arrays (generated code differentiated again)
+        for a in b:
+            a[...] = 0
+        return b
     if isinstance(b, np.ndarray):
         b[...] = 0
         return b
@@ -171,6 +175,12 @@ def zero(b):
 @overload(zero)
 def _ov_zero(b):
     b = types.unliteral(b)
+    if isinstance(b, types.List) and is_array(b.dtype):
+        def impl_list(b):
+            for a in b:
+                a[...] = 0
+            return b
+        return impl_list
     cls = float_class(b)
     if is_scalar(b):
         return lambda b: cls(0.0)

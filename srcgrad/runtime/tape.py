@@ -22,7 +22,10 @@ sweep can restore them.  Generated code uses this exact pattern::
   code snapshots an array before writing into it).
 - new_exact_tape: a tape of the value's own type, for the generated flags and counters, which
   never change type (a branch flag costs one byte per push, not eight).
-- extend_tape: room for at least ``needed`` entries (at least double), old entries first.
+- extend_tape: room for at least ``needed`` entries (at least double), old entries first; always a
+  new tape.
+- accumulate: ``target + value`` for adjoints of tapes of whole arrays (a list's ``+=`` would
+  concatenate): entry by entry, in place.
 - trip: number of iterations of ``range(start, stop, step)`` (tape size hint).
 """
 import numpy as np
@@ -110,9 +113,7 @@ def extend_tape(tape, needed):
         out[:len(tape)] = tape
         return out
     target = max(needed, 2 * len(tape))
-    while len(tape) < target:
-        tape.append(tape[0])
-    return tape
+    return tape + [tape[0]] * (target - len(tape))
 
 
 @overload(extend_tape)
@@ -125,11 +126,13 @@ def _ov_extend_tape(tape, needed):
         return impl_array
     if isinstance(tape, types.List):
         def impl_list(tape, needed):
+            # a new list (not the old one grown in place), so that generated code, when it is
+            # differentiated again, reads as what it does
             target = max(needed, 2 * len(tape))
-            first = tape[0]
-            while len(tape) < target:
-                tape.append(first)
-            return tape
+            out = [tape[0] for _ in range(target)]
+            for k in range(len(tape)):
+                out[k] = tape[k]
+            return out
         return impl_list
     raise unsupported("extend_tape", tape, needed)
 
@@ -141,3 +144,24 @@ def trip(start, stop, step):
     if step < 0:
         return max(0, (start - stop - step - 1) // (-step))
     raise ValueError("range() arg 3 must not be zero")
+
+
+def accumulate(target, value):
+    """``target += value`` entry by entry when both are lists of arrays (the adjoints of a tape of
+    whole arrays); ``target + value`` otherwise. Returns the sum."""
+    if isinstance(target, list):
+        for k in range(min(len(target), len(value))):
+            target[k] = target[k] + value[k]
+        return target
+    return target + value
+
+
+@overload(accumulate)
+def _ov_accumulate(target, value):
+    if isinstance(target, types.List):
+        def impl_list(target, value):
+            for k in range(min(len(target), len(value))):
+                target[k] += value[k]
+            return target
+        return impl_list
+    return lambda target, value: target + value

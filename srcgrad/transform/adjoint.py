@@ -74,8 +74,11 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     fwd, rev = reverse.run(body, recomputable)
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
-    exclude = reverse.adjoints | reverse.reverse_indices | recomputable
-    tapes = Tapes(fwd, rev, active, exclude, recomputable, aliases.members)
+    exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.views)
+    in_place = {s.value.args[0].id for s in iter_assigns(body) if isinstance(s.value, ast.Call)
+                and ast.unparse(s.value.func) in ("srt.zero", "srt.add_at", "srt.put")
+                and isinstance(s.value.args[0], ast.Name)}
+    tapes = Tapes(fwd, rev, active, exclude, recomputable, aliases.members, in_place)
     fwd, rev = tapes.expand(fwd), prune(tapes.expand(rev), recomputable)
 
     # the caller's arrays are never written: a parameter whose memory is written is copied first
@@ -143,6 +146,7 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     sweep = seeds + rev
     first_contributions(init, sweep, _names([_parse(f"return {ret}")]))
     seeds, rev = sweep[:len(seeds)], sweep[len(seeds):]
+    init = _start_in_branches(init, body, reverse.reverse_if)
     sections = [(None, prologue), ("forward sweep", fwd + value_stmts),
                 ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
                 ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
@@ -165,6 +169,54 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                    seed_param=seed_name, sections=sections,
                    sources=ctx.sources, user_name=fsrc.name, origin=origin,
                    wrt=tuple(t.name for t in targets if t.param))
+
+
+def _start_in_branches(init, body, reverse_if):
+    """Move the start of each adjoint whose variable lives in one branch of an ``if`` (every
+    definition and use inside it) to the start of that branch in the reverse sweep: where the
+    branch did not run, the variable has no value to take a shape and type from."""
+    where = {}                  # name -> innermost (if statement, branch) holding all its mentions
+    for name, branch in _branches_of_mentions(body):
+        where[name] = branch if name not in where else _common(where[name], branch)
+    kept = []
+    for stmt in init:
+        target = stmt.targets[0].id if isinstance(stmt, ast.Assign) else None
+        value = stmt.value.args[0] if isinstance(getattr(stmt, "value", None), ast.Call) else None
+        name = value.id if isinstance(value, ast.Name) else None
+        chain = where.get(name) if target and target.startswith("_b") else None
+        if chain:
+            if_stmt, field = chain[-1]
+            getattr(reverse_if[id(if_stmt)], field).insert(0, stmt)
+        else:
+            kept.append(stmt)
+    return kept
+
+
+def _branches_of_mentions(stmts, chain=()):
+    """(name, chain of (if statement, branch) around the mention) for every name mentioned."""
+    for s in stmts:
+        if isinstance(s, ast.If) and not getattr(s, "sg_exit", False):
+            yield from ((n, chain) for n in _names([ast.Expr(s.test)]))
+            for field in ("body", "orelse"):
+                yield from _branches_of_mentions(getattr(s, field), chain + ((s, field),))
+        elif isinstance(s, (ast.For, ast.While)):
+            head = s.iter if isinstance(s, ast.For) else s.test
+            yield from ((n, chain) for n in _names([ast.Expr(head)]))
+            if isinstance(s, ast.For):
+                yield s.target.id, chain
+            yield from _branches_of_mentions(s.body, chain)
+        else:
+            yield from ((n, chain) for n in _names([s]))
+
+
+def _common(a, b):
+    """The longest common start of two chains of (if statement, branch)."""
+    out = []
+    for x, y in zip(a, b):
+        if x[0] is not y[0] or x[1] != y[1]:
+            break
+        out.append(x)
+    return tuple(out)
 
 
 def _parse(text):

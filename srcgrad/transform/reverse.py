@@ -36,15 +36,22 @@ class Reverse:
         self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
         self.aliases = aliases
         self.unstable = unstable        # may change shape between iterations (analysis/shapes.py)
+        # views evaluated again where the reverse sweep reads them, instead of saved on tapes
+        self.views = {n: v for n, v in (aliases.recomputed.items() if aliases else ())
+                      if n not in unstable}
         self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
         self.reverse_indices = set()    # loop variables introduced by the reverse sweep
         self.recomputed_targets = set()  # range-loop variables the reverse sweep recomputes
+        self.reverse_if = {}            # id(primal if) -> its reverse if
 
     def run(self, body, recomputable):
         """``recomputable``: loop variables defined only by their ``for`` (recomputed, never saved)."""
         self.recomputable = recomputable
+        self.lists = {s.targets[0].id for s in _assigns(body) if isinstance(s.targets[0], ast.Name)
+                      and isinstance(s.value, ast.Call)
+                      and ast.unparse(s.value.func) in ("srt.new_tape", "srt.extend_tape")}
         return self.block(body, [])
 
     def block(self, stmts, loops):
@@ -66,6 +73,7 @@ class Reverse:
             else_f, else_r = self.block(s.orelse, loops)
             fwd = _located(ast.If(test=s.test, body=body_f, orelse=else_f), s)
             rev = _located(ast.If(test=copy.deepcopy(s.test), body=body_r, orelse=else_r), s)
+            self.reverse_if[id(s)] = rev
             return [fwd], [rev]
         if isinstance(s, ast.For):
             return self.for_loop(s, loops)
@@ -78,7 +86,16 @@ class Reverse:
         check = self.aliases.check(s) if self.aliases else None
         if check is not None:           # what srcgrad cannot follow is refused when typed
             fwd.insert(0, _at(check, s.sg_origin))
-        return fwd, self.share_adjoints(s, rev)
+        return fwd, self.recompute_views(s, self.share_adjoints(s, rev))
+
+    def recompute_views(self, s, rev):
+        """Before reverse statements that read a recomputed view, evaluate the view again (its
+        base and index hold the values they had where it was read: analysis/aliasing.py)."""
+        read = {n.id for r in rev if not hasattr(r, "sg_marker") for n in ast.walk(r)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        again = [_at(_assign(name, copy.deepcopy(view.stmt.value)), s.sg_origin)
+                 for name, view in self.views.items() if name in read]
+        return again + rev
 
     def share_adjoints(self, s, rev):
         """Route the cotangents of views whose adjoints share their base's memory: before a
@@ -138,7 +155,11 @@ class Reverse:
                 read = g if is_basic(index, self.ints) else _call(
                     "srt.take_written", [ast.Name(adjoint_name(base), ast.Load()), as_value(index)])
                 rev += self.contributions(s, read, None, origin)
-                rev.append(_at(ast.Assign(targets=[_store(g)], value=ast.Constant(0.0)), origin))
+                # (a tape of whole arrays, when generated code is differentiated again, holds
+                # arrays: its entry's adjoint is zeroed in place)
+                zero = _call("srt.zero", [copy.deepcopy(g)]) if base in self.lists \
+                    else ast.Constant(0.0)
+                rev.append(_at(ast.Assign(targets=[_store(g)], value=zero), origin))
             rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
             return fwd, rev
         name = target_name(s)
@@ -199,6 +220,9 @@ class Reverse:
         if isinstance(target, ast.Subscript) and not is_basic(target.slice, self.ints):
             call = _call("srt.add_at", [target.value, as_value(target.slice), value])
             return _assign(target.value.id, call)       # (a plain assignment can be differentiated)
+        if isinstance(target, ast.Name) and target.id[2:] in self.lists:
+            # the adjoint of a tape of whole arrays (generated code differentiated again)
+            return _assign(target.id, _call("srt.accumulate", [copy.deepcopy(target), value]))
         return ast.AugAssign(target=_store(target), op=ast.Add(), value=value)
 
     # -- loops -----------------------------------------------------------------------------------------
@@ -277,6 +301,14 @@ class Reverse:
         fwd.append(marker("def", name, loops=list(loops), origin=origin))
         rev.insert(0, marker("restore", name, origin=origin))
         return ast.Name(name, ast.Load())
+
+
+def _assigns(stmts):
+    for s in stmts:
+        if isinstance(s, ast.Assign):
+            yield s
+        for field in ("body", "orelse"):
+            yield from _assigns(getattr(s, field, []) or [])
 
 
 # -- template instantiation ------------------------------------------------------------------------------

@@ -70,10 +70,13 @@ def _flat(stmts):
 class Tapes:
     """Decides what to save and expands the markers of one forward/reverse pair."""
 
-    def __init__(self, fwd, rev, active, exclude, recomputed, members=lambda name: {name}):
+    def __init__(self, fwd, rev, active, exclude, recomputed, members=lambda name: {name},
+                 mutated=frozenset()):
         """``members(name)``: the variables that may share memory with ``name``; the reverse sweep
         restores the writes into all of them where it reads one (a view saved by reference reads
-        its base's memory)."""
+        its base's memory). ``mutated``: variables a helper writes into in place (``srt.zero``,
+        when generated code is differentiated again): their arrays are copied when saved."""
+        self.mutated = mutated
         defs, in_loop = defaultdict(int), set()
         for m in _markers(fwd):
             kind, name, info = m.sg_marker
@@ -87,8 +90,9 @@ class Tapes:
         # grow the saved set until it is stable (it only grows, so this ends).
         self.saved, self.element_saved = set(), set()
         while True:
-            needed = (_loads(rev, self.stays) | self._shapes_read(rev)) - exclude
-            memory = {m for name in needed for m in members(name)}
+            read = _loads(rev, self.stays) | self._shapes_read(rev)
+            needed = read - exclude
+            memory = {m for name in read for m in members(name)}
             restored = [m for m in _markers(rev) if m.sg_marker[0] == "restore_element"
                         and m.sg_marker[1] in memory]
             for m in restored:
@@ -170,10 +174,11 @@ class Tapes:
     def expand_marker(self, kind, name, info, reserved=False):
         origin = info.get("origin")
         code = ""
+        value = f"srt.snapshot({name})" if name in self.mutated else name
         if kind == "def" and name in self.saved and reserved:
-            code = f"_tape_{name}[_top_{name}] = {name}\n_top_{name} += 1\n"
+            code = f"_tape_{name}[_top_{name}] = {value}\n_top_{name} += 1\n"
         elif kind == "def" and name in self.saved:
-            code = _push(f"_tape_{name}", f"_top_{name}", name, _hint(info["loops"]),
+            code = _push(f"_tape_{name}", f"_top_{name}", value, _hint(info["loops"]),
                          "srt.new_exact_tape" if _is_flag_or_counter(name) else "srt.new_tape")
         elif kind == "restore" and name in self.saved:
             value = f"_tape_{name}[_top_{name} - 1]"
