@@ -120,7 +120,8 @@ class Aliases:
     def _classify(self, view, defs, reverse):
         """Decide how derivatives follow the view ``view`` (one of ``defs``, all definitions of
         its name): shared adjoint, typed check, refusal, and whether it is recomputed."""
-        uniform = all(_same_view(d, view.stmt) for d in defs)
+        uniform = all(_same_view(d, view.stmt) for d in defs) and not any(
+            loop.target.id == view.name for loop in self.placed.loops)
         class_writes = [s for s in self.placed.assigns if s.sg_kind == "write"
                         and self.root(s.targets[0].value.id) == self.root(view.name)]
         own_writes = [s for s in class_writes if s.targets[0].value.id == view.name]
@@ -181,7 +182,8 @@ class Aliases:
 
     def _uniform(self, view):
         return all(_same_view(s, view.stmt) for s in self.placed.assigns if s.sg_kind != "write"
-                   and s.targets[0].id == view.name)
+                   and s.targets[0].id == view.name) and not any(
+            loop.target.id == view.name for loop in self.placed.loops)
 
     def _refuse(self, view, what, hint):
         raise UnsupportedError(located(

@@ -72,9 +72,9 @@ def _tape_overload(name, joined):
                 # definition and a view (h = h[::-1]) at another goes on the same tape
                 return [v[::1] for _ in range(max(cap, 1))]
             return impl_any_layout
-        if isinstance(v, types.Array):
-            def impl_array(v, cap):
-                return [v for _ in range(max(cap, 1))]
+        if isinstance(v, (types.Array, types.List)):
+            def impl_array(v, cap):      # (a list: a tape of tapes, in generated code
+                return [v for _ in range(max(cap, 1))]      # differentiated twice)
             return impl_array
         raise unsupported(name, v, cap)
     return ov
