@@ -1,8 +1,11 @@
 """Hypothesis-generated programs: loops with element writes, branches on computed values, helper
-calls and reductions over an array argument, written to a real module, differentiated in both
-modes and checked against float64 finite differences of the same plain Python function. A smaller
-set is checked to second order with ``check_grads``. Shrunk failures become the regression cases
-at the bottom of this file."""
+calls and reductions over an array argument, and the shapes of code users write that srcgrad once
+got wrong (``USER_SHAPES``: integer-started accumulators, views followed by writes, writes through
+views, gathers with repeated indices, names generated code uses, a loop index reused as a float,
+shapes that change between iterations, numbers written into rows, decorated helpers), written to a
+real module, differentiated in both modes and checked against float64 finite differences of the
+same plain Python function. A smaller set is checked to second order with ``check_grads``. Shrunk
+failures become the regression cases at the bottom of this file."""
 import sys
 
 import numpy as np
@@ -44,12 +47,52 @@ ARRAY_FORMS = ["np.tanh(y)", "y * x", "np.sin(x) * y", "np.exp(-y * y)", "y / (2
                "np.mean(y) * x", "np.sum(y * x) * y", "np.exp(0.5 * np.cos(y))"]
 
 
+# The shapes of code users write that srcgrad once got wrong (issue 19): {e} is an outer scalar
+# expression, {l} a loop expression, {k} the statement's number
+USER_SHAPES = {
+    # accumulators started as integers
+    "int_product": ["p{k} = 1", "for i in range(x.shape[0]):",
+                    "    p{k} = p{k} * (1.0 + 0.3 * math.tanh({l}))", "s = s + p{k}"],
+    "int_recurrence": ["a{k} = 0", "for i in range(x.shape[0]):", "    a{k} = np.sin(a{k}) + 0.5 * x[i]",
+                       "s = s + a{k} * ({e})"],
+    # a view, then a write into its base; a write through a view; a transposed view
+    "row_view": ["m{k} = np.zeros((2, 4)) + x", "r{k} = m{k}[0]", "m{k}[0] = m{k}[1] * ({e})",
+                 "s = s + np.sum(r{k} * m{k}[1])"],
+    "row_write": ["m{k} = np.zeros((2, 4)) + x", "o{k} = m{k}[1]", "o{k}[2] = {e}",
+                  "s = s + np.sum(m{k} * m{k}) * 0.25"],
+    "transposed": ["m{k} = np.zeros((4, 2)) + x.reshape(4, 1)", "t{k} = m{k}.T",
+                   "m{k}[1, 0] = {e}", "s = s + np.sum(t{k} * t{k}) * 0.25"],
+    "slice_view": ["y{k} = x * 1.0", "b{k} = y{k}[1:]", "y{k}[1] = {e}",
+                   "s = s + np.sum(b{k} * y{k}[:3])"],
+    # gathers with repeated indices
+    "gather": ["idx{k} = (np.arange(6) * 3) % 4", "s = s + np.sum(np.tanh(x[idx{k}] * ({e})))"],
+    # names generated code uses, and a loop index that later holds a float
+    "names": ["srt = s * 0.5", "sgc = np.tanh(x * srt)", "s = s + np.sum(sgc)"],
+    "index_then_float": ["for c in range(2):", "    s = s + x[c] * w", "c = s * 0.5", "s = s + c * c"],
+    # shapes that change between iterations; a number written into a row
+    "prefix": ["for i in range(1, 4):", "    s = s + np.sum(np.tanh(x[:i] * ({e})))"],
+    "rows": ["h{k} = np.zeros((4, 2))", "for i in range(4):", "    h{k}[i] = {l}",
+             "s = s + np.sum(h{k} * h{k}) * 0.1"],
+    # a decorated helper
+    "decorated": ["s = scaled_helper({e}, x[1]) + s"],
+}
+
+
 @st.composite
 def programs(draw):
     """The source of ``f(x, w)``, x an array of 4, w a float."""
     lines = ["s = w * 0.5"]
     for k in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["loop", "branch", "helper", "reduce"]))
+        kind = draw(st.sampled_from(["loop", "branch", "helper", "reduce", *USER_SHAPES]))
+        if kind in USER_SHAPES:
+            for line in USER_SHAPES[kind]:
+                text = line.replace("{k}", str(k))
+                if "{e}" in text:
+                    text = text.replace("{e}", draw(outer_expr))
+                if "{l}" in text:
+                    text = text.replace("{l}", draw(loop_expr).replace("y[i - 1]", "x[i]"))
+                lines.append(text)
+            continue
         if kind == "loop":
             lines += ["y = np.zeros_like(x)", "for i in range(1, x.shape[0]):",
                       f"    y[i] = {draw(loop_expr)}", f"s = s + np.sum({draw(st.sampled_from(ARRAY_FORMS))})"]
@@ -62,8 +105,11 @@ def programs(draw):
             lines.append(f"s = s + np.sum(np.tanh(x * ({draw(outer_expr)})))")
     lines.append("return s")
     body = "\n".join("    " + line for line in lines)
-    source = ("import math\n\nimport numpy as np\n\n\n"
+    source = ("import functools\nimport math\n\nimport numpy as np\n\n\n"
               "def helper(a, b):\n    return a * math.tanh(b) + math.sin(a * b)\n\n\n"
+              "def scale(fn):\n    @functools.wraps(fn)\n    def wrapper(*args):\n"
+              "        return 1.5 * fn(*args)\n    return wrapper\n\n\n"
+              "@scale\ndef scaled_helper(a, b):\n    return math.sin(a) * b\n\n\n"
               f"def f(x, w):\n{body}\n")
     return source
 
@@ -134,7 +180,7 @@ def _check(f, x, w, g_rev, fwd, source):
     assert abs(tangent - slope) <= 1e-5 * abs(slope) + 1e-5 * scale, message
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=40, **SETTINGS)
 @given(program=programs(), point=points)
 def test_random_program_in_both_modes(program, point):
     source = program
@@ -144,14 +190,20 @@ def test_random_program_in_both_modes(program, point):
     _check(f, x, w, srcgrad.grad(f, wrt=(0, 1)), srcgrad.jvp(f, wrt=(0, 1)), source)
 
 
-@settings(max_examples=6, **SETTINGS)
+@settings(max_examples=12, **SETTINGS)
 @given(program=programs(), point=points)
 def test_random_program_to_second_order(program, point):
     source = program
     f = load(source)
     x, w = point
     _usable(f, x, w, 1e3)
-    srcgrad.check_grads(f, (x, w), wrt=0, order=2, rtol=1e-4, atol=1e-6)
+    try:
+        srcgrad.check_grads(f, (x, w), wrt=0, order=2, rtol=1e-4, atol=1e-6)
+    except srcgrad.UnsupportedError as exc:
+        # the one documented refusal: second order through a view read after its memory is
+        # written (its first-order adjoint shares the base's memory)
+        assert "derivative of a derivative through a view" in str(exc), source
+        assert any(f"{v}{k}" in source for v in ("r", "o", "t", "b") for k in range(3)), source
 
 
 # -- regression cases: shrunk programs that once failed ---------------------------------------------

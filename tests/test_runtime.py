@@ -431,9 +431,31 @@ def _tape_roundtrip(v0, step, n, hint):
     for i in range(n):
         _n_v -= 1
         if _n_v > 0:
-            v = _tape_v[_n_v - 1]
+            v = srt.cast_like(_tape_v[_n_v - 1], v)
             ok = ok and v == v0 + (_n_v - 1) * step
     return ok and _n_v == 0, _tape_v
+
+
+@njit
+def _joined_roundtrip(n, x):
+    """A variable that starts as an int and becomes a float (``p = 1``, ``p = p * x[i]``): its tape
+    holds float64, so no later value is truncated, and each comes back in its own type."""
+    p = 1
+    _n_p = 0
+    for i in range(n):
+        if _n_p == 0:
+            _tape_p = srt.new_tape(p, 1)
+        elif _n_p == len(_tape_p):
+            _tape_p = srt.extend_tape(_tape_p, _n_p + 1)
+        _tape_p[_n_p] = p
+        _n_p += 1
+        p = p * x[i]
+    out = np.zeros(n)
+    while _n_p > 0:
+        _n_p -= 1
+        p = srt.cast_like(_tape_p[_n_p], p)
+        out[_n_p] = p
+    return out, _tape_p
 
 
 @njit
@@ -442,7 +464,7 @@ def _bool_roundtrip(n):
     _n_v = 0
     for i in range(n):
         if _n_v == 0:
-            _tape_v = srt.new_tape(v, 1)
+            _tape_v = srt.new_exact_tape(v, 1)
         elif _n_v == len(_tape_v):
             _tape_v = srt.extend_tape(_tape_v, _n_v + 1)
         _tape_v[_n_v] = v
@@ -459,10 +481,14 @@ def test_tape_pattern_scalars():
     for v0, step in ((1.5, 0.25), (3, 2)) + (((F32(1.5), F32(0.25)),) if FULL else ()):
         for n, hint in ((40, 1), (5, 100), (1, 0)):
             ok, tape = _tape_roundtrip(v0, step, n, hint)
-            assert ok and tape.dtype == np.asarray(v0).dtype
+            assert ok and tape.dtype == F64     # the join of a variable's types; restored exactly
             assert len(tape) == max(16, hint, 16 * 2 ** int(np.ceil(np.log2(max(n, 16) / 16))))
     out, tape = _bool_roundtrip(37)
     assert tape.dtype == np.bool_ and np.array_equal(out, np.arange(37) % 2 == 0)
+    x = np.array([1.5, 0.5, 3.0, 2.0])
+    out, tape = _joined_roundtrip(4, x)
+    assert tape.dtype == F64
+    np.testing.assert_array_equal(out, [1.0, 1.5, 0.75, 2.25])
 
 
 @njit
@@ -492,9 +518,12 @@ def test_tape_pattern_arrays():
 
 
 def test_new_extend_tape_python():
-    for v, dt in ((1.0, F64), (F32(1), F32), (2, np.int64), (True, np.bool_)):
+    for v, joined, exact in ((1.0, F64, F64), (F32(1), F64, F32), (2, F64, np.int64),
+                             (True, F64, np.bool_)):
+        assert srt.new_exact_tape(v, 3).dtype == exact
+        assert type(srt.cast_like(np.float64(v), v)) is type(v)
         t = srt.new_tape(v, 3)
-        assert t.dtype == dt and len(t) == 16 and len(srt.new_tape(v, 40)) == 40
+        assert t.dtype == joined and len(t) == 16 and len(srt.new_tape(v, 40)) == 40
         t[:] = v
         g = srt.extend_tape(t, 1)
         assert len(srt.extend_tape(t, 100)) == 100
@@ -502,7 +531,8 @@ def test_new_extend_tape_python():
     a = np.ones(3)
     lst = srt.new_tape(a, 3)
     assert len(lst) == 3 and all(e is a for e in lst)
-    assert len(srt.extend_tape(lst, 1)) == 6
+    longer = srt.extend_tape(lst, 1)
+    assert len(longer) == 6 and longer is not lst and len(lst) == 3
 
 
 def test_trip():

@@ -5,7 +5,8 @@ and a number (a copy) otherwise; with an index array it is a new array (a gather
 types tell which, so generated code asks these helpers, which are constants once typed:
 
 - ``view_adjoint(_ba, i, _bb)``: ``_ba[i]`` (the same view of ``a``'s adjoint, so cotangents added
-  to ``b`` land in ``a``'s) when ``a[i]`` is a view, else ``b``'s own adjoint ``_bb``;
+  to ``b`` land in ``a``'s) when ``a[i]`` is a view, else ``b``'s own adjoint ``_bb``; with an
+  empty index, the view of the adjoint given (``b = a``, ``b = a.T``);
 - ``is_copy(_ba, i)``: whether ``a[i]`` is a copy, whose cotangent is added to ``_ba[i]`` where it
   was read (for a view there is nothing to add: it is already there);
 - ``refuse_view(a, i, message)``: stops the compile with ``message`` when ``a[i]`` is a view that
@@ -20,6 +21,8 @@ from .scatter import _numba_kinds, _python_kinds
 
 
 def view_adjoint(base, index, own):
+    if index == () and isinstance(base, np.ndarray):
+        return base
     return base[index] if _is_view_py(base, index) else own
 
 
@@ -55,6 +58,8 @@ def _is_view(base, index):
 
 @overload(view_adjoint)
 def _ov_view_adjoint(base, index, own):
+    if isinstance(index, types.BaseTuple) and not index.types and isinstance(base, types.Array):
+        return lambda base, index, own: base            # b = a, b = a.T: the view itself
     if _is_view(base, index):
         return lambda base, index, own: base[index]
     return lambda base, index, own: own

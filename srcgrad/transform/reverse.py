@@ -131,11 +131,10 @@ class Reverse:
         out = self.rebinds(view.base, origin)
         own = adjoint_name(name)
         if isinstance(view.stmt.value, ast.Subscript):
-            value = _call("srt.view_adjoint", [ast.Name(adjoint_name(view.base), ast.Load()),
-                                                as_value(view.stmt.value.slice),
-                                                ast.Name(own, ast.Load())])
-        else:
-            value = view.adjoint(adjoint_name(view.base))
+            base, index = ast.Name(adjoint_name(view.base), ast.Load()), as_value(view.stmt.value.slice)
+        else:                           # a = b, b.T: always a view (an empty index)
+            base, index = view.adjoint(adjoint_name(view.base)), ast.Tuple([], ast.Load())
+        value = _call("srt.view_adjoint", [base, index, ast.Name(own, ast.Load())])
         self.adjoints.add(own)
         return out + [_at(_assign(own, value), origin)]
 
