@@ -4,6 +4,7 @@ Every error names *what* went wrong, *where* in the user's code (file and line) 
 one, *what to write instead*. `SrcgradError` is the base of them all, so one ``except`` catches every
 deliberate failure while genuine bugs in srcgrad still surface as ordinary Python exceptions.
 """
+import errno
 from contextlib import contextmanager
 
 
@@ -32,6 +33,18 @@ class NonFiniteError(SrcgradError, FloatingPointError):
 
 class CompileError(SrcgradError):
     """Numba rejected the generated code; the message points at the user's line."""
+
+
+class StaleCacheError(SrcgradError, FileNotFoundError):
+    """Cached machine code names a generated module that is gone, changed, or from another srcgrad.
+
+    Raised while Numba loads the cache entry of a function that calls generated code. It is an
+    ``OSError`` (ENOENT) because Numba's cache takes one for a file removed under it and compiles
+    the function again (:mod:`srcgrad.codegen.cache`); the message is for a Numba that would not."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.errno = errno.ENOENT
 
 
 def located(message, origin, hint=None):

@@ -46,10 +46,16 @@ def _write_user_module(folder, helper_body):
     (folder / "user_loss.py").write_text(USER_MODULE.format(helper_body=helper_body))
 
 
-def _probe(folder):
-    """Run PROBE in a new process on the cache in ``folder``: (gradient, cache hits)."""
+def _probe(folder, numba_cache_dir="inherit"):
+    """Run PROBE in a new process on the cache in ``folder``: (gradient, cache hits). Numba's cache
+    goes where this process's ``NUMBA_CACHE_DIR`` says, unless ``numba_cache_dir`` is a folder
+    (set) or None (unset: next to the generated files)."""
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(folder / "cache"),
                PYTHONPATH=os.pathsep.join([str(ROOT), str(folder)]))
+    if numba_cache_dir is None:
+        env.pop("NUMBA_CACHE_DIR", None)
+    elif numba_cache_dir != "inherit":
+        env["NUMBA_CACHE_DIR"] = str(numba_cache_dir)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -84,22 +90,32 @@ def test_editing_a_helper_gives_new_code(project):
     assert hits == 0
 
 
-def test_corrupt_or_foreign_numba_cache_files_are_rebuilt_without_being_loaded(project):
-    _probe(project)
-    files = sorted((project / "cache" / "__pycache__").iterdir())
-    assert files
+@pytest.mark.parametrize("numba_cache_dir", [None, "numba"], ids=["default", "NUMBA_CACHE_DIR"])
+def test_corrupt_or_foreign_numba_cache_files_are_rebuilt_without_being_loaded(project, numba_cache_dir):
+    # Numba keeps the generated function's cache next to its file, or under NUMBA_CACHE_DIR (in a
+    # folder named after the file's folder, beside the caches of srcgrad's own kernels, which this
+    # promise does not cover): plant in the generated function's files, wherever they are
+    numba_dir = None if numba_cache_dir is None else project / numba_cache_dir
+    root = project / "cache" / "__pycache__" if numba_dir is None else numba_dir
+
+    def probe():
+        return _probe(project, numba_dir)
+
+    probe()
+    files = sorted(root.rglob("srcgrad_loss_grad_*.nb[ic]"))
+    assert {f.suffix for f in files} == {".nbi", ".nbc"}
     marker = project / "unpickled"
     for f in files:     # a pickle that would create `marker` if anything loaded it
         f.write_bytes(pickle.dumps(_Plant(str(marker))))
-    grad, hits = _probe(project)
+    grad, hits = probe()
     assert not marker.exists()
     assert hits == 0
     np.testing.assert_allclose(grad, _tanh_grad(X), rtol=1e-14)
     files[0].write_bytes(files[0].read_bytes()[:10])          # truncated
-    grad, hits = _probe(project)
+    grad, hits = probe()
     assert hits == 0
     np.testing.assert_allclose(grad, _tanh_grad(X), rtol=1e-14)
-    assert _probe(project)[1] == 1                             # and cached again afterwards
+    assert probe()[1] == 1                                     # and cached again afterwards
 
 
 class _Plant:

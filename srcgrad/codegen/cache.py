@@ -5,7 +5,8 @@ cache locator). Each generated module is written to ``<cache dir>/srcgrad_<name>
 hash covers the module's whole text; that text carries srcgrad's version and a digest of srcgrad's own
 sources (rules and runtime), so editing the user's function, a helper it calls, or upgrading srcgrad
 gives a new file and never reuses stale native code. The module is registered in ``sys.modules``
-because Numba's cache loader imports it by name in later processes.
+because Numba's cache loader imports it by name in later processes; a cached function that calls
+generated code imports it by name too, or is compiled again (see *cached callers* below).
 
 What is in the folder runs as the user, so srcgrad trusts it only as far as it can tell nobody else
 wrote it: the folder is created user-only and refused when another user owns it or may write to
@@ -16,8 +17,10 @@ SHA-256 sums srcgrad recorded when Numba wrote them, else deleted and rebuilt.
 import glob
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -25,7 +28,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import SrcgradError
+from ..errors import SrcgradError, StaleCacheError
 
 ENV_VAR = "SRCGRAD_CACHE_DIR"
 _LOCK = threading.RLock()      # one thread at a time writes and imports a generated module
@@ -73,9 +76,13 @@ def load_module(stem, text):
         return _load_module(stem, text)
 
 
+def text_digest(text):
+    """The hash in a generated module's name: of its whole text (so a name fixes the text)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _load_module(stem, text):
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    name = f"srcgrad_{stem}_{digest}"
+    name = f"srcgrad_{stem}_{text_digest(text)}"
     module = sys.modules.get(name)
     if module is not None:
         return module, Path(module.__file__)
@@ -95,6 +102,113 @@ def _load_module(stem, text):
         del sys.modules[name]
         raise
     return module, path
+
+
+# -- cached callers: the generated module their machine code came from ---------------------------
+# Numba compiles a generated function into each function that calls it, and the cache entry of
+# such a caller (a user's @njit(cache=True) step) names the generated module, which Numba imports
+# when it loads the entry (to rebuild the environment of the linked code). A later process may not
+# have imported that module yet, and once srcgrad's digest changed (an upgrade, an edit,
+# SRCGRAD_NUMPY_BLAS) it generates the gradient under another name: the module named is stale or
+# gone, and the import raised ModuleNotFoundError. A caller's entry also keeps its ``reload_init``
+# list (what Numba runs before loading machine code, gathered from everything the caller links),
+# pickled before the environments. So each generated function's library carries a GeneratedModule,
+# which its callers inherit, and which, when unpickled, imports the module from srcgrad's folder if
+# it is there, intact and written by this srcgrad, or else raises StaleCacheError: an OSError,
+# which Numba's cache takes for a file removed under it, so it compiles the caller again. A stale
+# module is never imported: its code was built against other kernels and settings. Nothing is
+# installed in the process for this (no import hook): only cache entries that link generated code
+# do anything. (A caller of a caller that was itself loaded from the cache inherits the marker
+# through standalone.py's reload_init fix.) This relies on Numba internals (the order of a cache
+# entry's fields, a library's ``_reload_init`` set, the OSError fallback), checked below and by
+# tests/test_user_caches.py's canaries; with a Numba that fails the check, callers are cached as
+# Numba does it.
+_GENERATED = re.compile(r"srcgrad_(\w+)_([0-9a-f]{16})\Z")
+_VERIFIED_NUMBA = (0, 68)
+
+
+@lru_cache(maxsize=1)
+def callers_supported():
+    """Whether this Numba loads a cache entry as relied on above (its version, its internals)."""
+    import numba
+    from numba.core import compiler
+    try:
+        fields = list(inspect.signature(compiler.CompileResult._rebuild).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return (tuple(numba.version_info[:2]) >= _VERIFIED_NUMBA
+            and "reload_init" in fields and "referenced_envs" in fields
+            and fields.index("reload_init") < fields.index("referenced_envs"))
+
+
+class GeneratedModule:
+    """The generated module some compiled code came from, in the ``reload_init`` of its callers."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __eq__(self, other):
+        return isinstance(other, GeneratedModule) and other.name == self.name
+
+    def __hash__(self):
+        return hash((GeneratedModule, self.name))
+
+    def __repr__(self):
+        return f"GeneratedModule({self.name!r})"
+
+    def __reduce__(self):
+        return require_module, (self.name,)
+
+    def __call__(self, *args):
+        """Nothing to do when Numba runs it: the module was loaded when this was unpickled."""
+
+
+def refer_callers(compiled, module_name):
+    """Give every function that links these compiled versions (``CompileResult``s) of a generated
+    function a GeneratedModule for ``module_name`` (Numba passes a library's set on to callers)."""
+    if not callers_supported():
+        return
+    for cres in compiled:
+        init = getattr(cres.library, "_reload_init", None)
+        if isinstance(init, set):
+            init.add(GeneratedModule(module_name))
+
+
+def require_module(name):
+    """Import the generated module ``name`` (unless it is imported) from srcgrad's folder, if it is
+    intact and written by this srcgrad; else raise StaleCacheError. Runs as a cached caller's entry
+    is unpickled, before Numba imports the module by name."""
+    if name not in sys.modules:
+        _import_generated(name)
+    return GeneratedModule(name)
+
+
+def _import_generated(name):
+    def stale(why):
+        return StaleCacheError(
+            f"Numba's cached machine code of a function that calls srcgrad-generated code "
+            f"refers to {name}, which {why}; delete that function's Numba cache (its __pycache__ "
+            f"folder, or NUMBA_CACHE_DIR) to compile it again")
+    match = _GENERATED.match(name)
+    if not match:
+        raise stale("is not the name of a generated module")
+    folder = cache_dir()
+    try:
+        text = (folder / f"{name}.py").read_text()
+    except OSError:
+        raise stale(f"is not in {folder} (srcgrad's cache was cleared, or {ENV_VAR} "
+                    "points elsewhere)") from None
+    if text_digest(text) != match.group(2):
+        raise stale("has changed since (its text no longer has the hash in its name)")
+    if f"\nsrcgrad digest: {package_digest()}\n" not in text[:text.find('"""', 3)]:
+        raise stale("was generated by another srcgrad (another version, other sources, or other "
+                    "settings such as SRCGRAD_NUMPY_BLAS)")
+    try:
+        load_module(match.group(1), text)
+    except Exception as exc:  # noqa: BLE001 - whatever stops the import: compile the caller
+        raise stale(f"could not be imported ({type(exc).__name__}: {exc})") from exc
 
 
 # -- Numba's cache files of a generated function, checked against recorded sums ---------------------

@@ -21,6 +21,7 @@ Numba drops a cached function's ``reload_init`` when a new function links it (nu
 function, once cached, segfaults in the next process when what it links runs ``parallel=True``
 code). :func:`_keep_reload_init` fixes that, for srcgrad's bindings and Numba's parallel code alike.
 """
+import functools
 import hashlib
 import importlib
 
@@ -144,6 +145,7 @@ def _keep_reload_init():
     if getattr(rebuild, "_srcgrad", False):
         return
 
+    @functools.wraps(rebuild)       # keeps Numba's signature visible (codegen/cache.py reads it)
     def _rebuild(cls, *args, **kwargs):
         cres = rebuild(cls, *args, **kwargs)
         cres.library._reload_init.update(cres.reload_init or ())
