@@ -127,6 +127,11 @@ def _in_njit(t, p):
             nn.sigmoid_cross_entropy_with_logits(t, p))
 
 
+@njit
+def _probabilities_in_njit(t, p):
+    return nn.binary_crossentropy(t, p), nn.categorical_crossentropy(t, p)
+
+
 _NJIT_ORDER = ["mse", "mae", "huber", "binary_crossentropy_logits", "categorical_crossentropy_logits",
                "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits"]
 
@@ -145,11 +150,15 @@ def test_mixed_dtype_values_from_python(name, labels_dtype, pred_dtype):
 @pytest.mark.parametrize("labels_dtype, pred_dtype", COMBOS)
 def test_mixed_dtype_values_inside_user_njit_code(labels_dtype, pred_dtype):
     t, p = _data("mse", labels_dtype, pred_dtype)
-    for name, value in zip(_NJIT_ORDER, _in_njit(t, p)):
-        dtype = _expected_dtype(name, t, p)
+    t_, probs = _data("binary_crossentropy", labels_dtype, pred_dtype)
+    for name, (labels, x), value in zip(
+            _NJIT_ORDER + ["binary_crossentropy", "categorical_crossentropy"],
+            [(t, p)] * len(_NJIT_ORDER) + [(t_, probs)] * 2,
+            _in_njit(t, p) + _probabilities_in_njit(t_, probs)):
+        dtype = _expected_dtype(name, labels, x)
         assert value.dtype == dtype, (name, value.dtype, dtype)
-        assert_close(value, DENSE[name][1](t.astype(np.float64), p.astype(np.float64)),
-                     rtol=_tolerance(t, p), atol=0)
+        assert_close(value, DENSE[name][1](labels.astype(np.float64), x.astype(np.float64)),
+                     rtol=_tolerance(labels, x), atol=0)
 
 
 # -- inside differentiated code --------------------------------------------------------------------------
@@ -251,6 +260,25 @@ def test_sparse_losses_take_integer_labels_of_any_width(labels_dtype, pred_dtype
                  rtol=_tolerance(logits) * 10, atol=0)
     expected = numeric_grad(sparse_losses_ref, [labels, logits, probs], wrt=(1, 2))
     assert_close(got, expected, rtol=2e-5 if pred_dtype == "float32" else 1e-6, atol=1e-6)
+
+
+@njit
+def _sparse_in_njit(labels, logits, probs):
+    return (nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+            + nn.sparse_categorical_crossentropy(labels, probs)
+            + nn.sparse_categorical_crossentropy(labels, logits, True))
+
+
+@pytest.mark.parametrize("labels_dtype", ["int8", "int32"])
+def test_sparse_losses_inside_user_njit_code(labels_dtype):
+    rng = np.random.default_rng(5)
+    labels = np.array([1, 3, 0], dtype=labels_dtype)
+    logits = (rng.normal(size=(3, 4)) * 2).astype(np.float32)
+    probs = rng.uniform(0.05, 0.95, size=(3, 4)).astype(np.float32)
+    value = _sparse_in_njit(labels, logits, probs)
+    assert value.dtype == np.float32
+    assert_close(value, sparse_losses_ref(labels, logits.astype(float), probs.astype(float)),
+                 rtol=2e-5, atol=0)
 
 
 def test_sparse_losses_refuse_float_labels_clearly():
