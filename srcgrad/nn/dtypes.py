@@ -8,7 +8,8 @@ losses failed to compile). The rule is NumPy's, as for the loss written out in N
 
 - the value (and a forward-mode tangent) has ``np.result_type(labels, predictions)``, a float:
   int8/int16/uint8/bool labels keep float32 predictions float32; int32/int64 or float64 labels
-  make them float64;
+  make them float64 (for every loss's formula in NumPy alike, except that Keras's binary
+  cross-entropy, ``1 - t`` with bool ``t``, widens through an int64 in NumPy: here bool is bool);
 - a label that is a number rather than an array is a Python scalar, which does not widen (NEP 50):
   the value has the predictions' float type;
 - each cotangent has its own argument's float type (float32 predictions get a float32 gradient),
@@ -23,8 +24,8 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype
 
 from ..errors import ArgumentError
-from ..runtime.adjoint import float_class, float_type, is_array, is_scalar, py_float_dtype
 from ..rules.custom import custom_vjp
+from ..runtime.adjoint import float_class, float_type, is_array, is_scalar, py_float_dtype
 from ..runtime.standalone import standalone
 
 
