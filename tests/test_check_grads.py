@@ -75,6 +75,64 @@ def _cubed_vjp(g, ans, x):
     return g * 3.0 * bad_square(x)       # 3 x^2 in value; its derivative uses bad_square's rule
 
 
+# right at orders 1 and 2, wrong at order 3: one level deeper than second_order_trap
+@srcgrad.custom_vjp
+def _fourth(x):
+    return x * x * x * x
+
+
+@_fourth.defvjp
+def _fourth_vjp(g, ans, x):
+    return g * 4.0 * _cubed(x)           # 4 x^3 in value; its derivative goes through _cubed's rule
+
+
+def third_order_trap(x):
+    return np.sum(_fourth(x))
+
+
+# the same in forward mode, with forward rules only
+@srcgrad.custom_jvp
+def bad_square_fwd(x):
+    return x * x
+
+
+@bad_square_fwd.defjvp
+def _bad_square_fwd_jvp(t, ans, x):
+    return t * 2.2 * x                   # wrong: 2 x
+
+
+@srcgrad.custom_jvp
+def _cubed_fwd(x):
+    return x * x * x
+
+
+@_cubed_fwd.defjvp
+def _cubed_fwd_jvp(t, ans, x):
+    return t * 3.0 * bad_square_fwd(x)
+
+
+@srcgrad.custom_jvp
+def _fourth_fwd(x):
+    return x * x * x * x
+
+
+@_fourth_fwd.defjvp
+def _fourth_fwd_jvp(t, ans, x):
+    return t * 4.0 * _cubed_fwd(x)
+
+
+def third_order_trap_fwd(x):
+    return np.sum(_fourth_fwd(x))
+
+
+def fifth_power(x):
+    return x ** 5
+
+
+def sin_exp(x):
+    return np.sin(x) * np.exp(x)
+
+
 def _args(seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), 0.3
@@ -118,6 +176,42 @@ def test_a_wrong_second_derivative_is_caught_only_at_order_two():
     check_grads(second_order_trap, (x,), modes="rev")
     with pytest.raises(GradientCheckError, match="order 2"):
         check_grads(second_order_trap, (x,), modes="rev", order=2)
+
+
+def test_a_wrong_third_derivative_is_caught_only_at_order_three():
+    x = np.random.default_rng(6).uniform(0.5, 1.5, size=4)
+    check_grads(third_order_trap, (x,), modes="rev", order=2)
+    with pytest.raises(GradientCheckError, match="rev-mode derivative of order 3"):
+        check_grads(third_order_trap, (x,), modes="rev", order=3)
+    check_grads(third_order_trap_fwd, (x,), modes="fwd", order=2)
+    with pytest.raises(GradientCheckError, match="fwd-mode derivative of order 3"):
+        check_grads(third_order_trap_fwd, (x,), modes="fwd", order=3)
+
+
+# orders 1 to 4 of functions returning one value: at order 3 and up the derivatives checked are
+# themselves derivatives (a jvp returns the value too, a vjp of several arguments a tuple), and used
+# to be refused as "not one value" (issue 19, defect 18). Cold, order 4 compiles 2**4 - 1 derivative
+# functions of growing size (about a minute here for a vector argument); sin(x) exp(x) of a vector
+# stops at order 3 for that reason.
+ANY_ORDER = [pytest.param(f, x, order, id=f"{f.__name__}-{'vector' if np.ndim(x) else 'scalar'}-{order}")
+             for f in (fifth_power, sin_exp) for x in (0.7, np.array([0.3, -0.8, 1.1]))
+             for order in (1, 2, 3, 4) if not (f is sin_exp and np.ndim(x) and order == 4)]
+
+
+@pytest.mark.parametrize("f, x, order", ANY_ORDER)
+def test_any_order_for_one_output(f, x, order):
+    check_grads(f, (x,), order=order)
+
+
+def two_arguments(x, y):
+    return np.sin(x * y) * x
+
+
+def test_third_order_with_several_arguments():
+    # each derivative is differentiated again for one argument at a time, so it returns one value
+    rng = np.random.default_rng(8)
+    check_grads(two_arguments, (rng.normal(size=3), rng.normal(size=3)), wrt=(0, 1), order=3)
+    check_grads(two_arguments, (0.4, -1.2), wrt=(0, 1), order=3)
 
 
 def test_arguments_are_not_modified():

@@ -272,3 +272,129 @@ def test_recompute_expression_refuses_parameters_named_like_the_cotangent():
     scaled.defvjp(lambda c, ans, g: 2.0 * c)
     with pytest.raises(srcgrad.SrcgradError, match="cannot be called g or y"):
         srcgrad.rules.custom.recompute_vjp(scaled, "g * 2.0")
+
+
+# -- one cotangent, bare or as JAX's 1-tuple (issue 19, defect 17) --------------------------------------------
+@srcgrad.custom_vjp
+def scaled_sin(x):
+    return 2.0 * np.sin(x)
+
+
+@scaled_sin.defvjp
+def _scaled_sin_vjp(g, ans, x):
+    return (2.0 * g * np.cos(x),)                # JAX's convention: a tuple even for one argument
+
+
+@srcgrad.custom_jvp
+def scaled_cube(x):
+    return 0.5 * x * x * x
+
+
+@scaled_cube.defjvp
+def _scaled_cube_jvp(t, ans, x):
+    return (1.5 * t * x * x,)
+
+
+@srcgrad.custom_vjp
+def weighted_product(x, y):
+    return x * y * y
+
+
+weighted_product.defvjp(lambda g, ans, x, y: (g * y * y,),           # a 1-tuple ...
+                        lambda g, ans, x, y: 2.0 * g * x * y)         # ... and a bare cotangent
+
+
+def uses_one_tuples(x, y):
+    return np.sum(scaled_sin(x) * x) + np.sum(scaled_cube(x)) + np.sum(weighted_product(x, y) ** 2)
+
+
+def uses_one_tuples_ref(x, y):
+    return np.sum(2.0 * np.sin(x) * x) + np.sum(0.5 * x ** 3) + np.sum((x * y * y) ** 2)
+
+
+def test_one_argument_rules_may_return_a_1_tuple():
+    x, y = RNG.normal(size=4), RNG.normal(size=4)
+    expected = numeric_grad(uses_one_tuples_ref, [x, y], wrt=(0, 1))
+    assert_close(srcgrad.grad(uses_one_tuples, wrt=(0, 1))(x, y), expected, rtol=1e-6, atol=1e-8)
+    value, got = srcgrad.value_and_grad(uses_one_tuples)(x, y)
+    assert_close(value, uses_one_tuples_ref(x, y), rtol=1e-14)
+    assert_close(got, expected[0], rtol=1e-6, atol=1e-8)
+
+
+def sin_times_x(x):
+    return scaled_sin(x) * x
+
+
+def cube_times_two(x):
+    return np.sum(scaled_cube(x) * 2.0)
+
+
+def test_1_tuple_rules_in_forward_mode_and_second_order():
+    # forward mode: the JVP's 1-tuple is the tangent
+    x, v = RNG.normal(size=3), RNG.normal(size=3)
+    value, tangent = srcgrad.jvp(cube_times_two)(x, v)
+    assert_close(value, np.sum(x ** 3), rtol=1e-14)
+    assert_close(tangent, np.sum(3.0 * x * x * v), rtol=1e-13)
+    # reverse mode through the JVP's transpose, and the Hessian (forward over reverse)
+    assert_close(srcgrad.grad(cube_times_two)(x), 3.0 * x * x, rtol=1e-13)
+    assert_close(srcgrad.hessian(cube_times_two)(x), np.diag(6.0 * x), rtol=1e-12, atol=1e-14)
+    # the VJP's 1-tuple differentiated again: d²/dx² 2 x sin(x) = 4 cos(x) - 2 x sin(x)
+    assert_close(srcgrad.grad(srcgrad.grad(sin_times_x))(0.7),
+                 4 * np.cos(0.7) - 2 * 0.7 * np.sin(0.7), rtol=1e-12)
+
+
+def test_1_tuple_rules_from_njit_code():
+    g = srcgrad.grad(sin_times_x)
+
+    @njit
+    def caller(x):
+        return g(x) + scaled_sin(x)
+    assert_close(caller(0.3), 2 * np.sin(0.3) + 2 * 0.3 * np.cos(0.3) + 2 * np.sin(0.3), rtol=1e-13)
+
+
+def test_tuples_of_the_wrong_length_are_clear_errors_naming_the_rule():
+    @srcgrad.custom_vjp
+    def one_arg(x):
+        return x
+
+    def two_cotangents(g, ans, x):
+        return g, g
+    with pytest.raises(srcgrad.SrcgradError, match=r"VJP of one_arg for x \(two_cotangents\) returns "
+                                                    r"a tuple of 2 values"):
+        one_arg.defvjp(two_cotangents)
+
+    @srcgrad.custom_vjp(nondiff_argnums=(1,))
+    def two_args(x, n, y):
+        return x * n * y
+
+    def three_cotangents(g, ans, x, n, y):      # a cotangent for the nondiff n too: refused
+        return g * n * y, g * x * y, g * x * n
+    with pytest.raises(srcgrad.SrcgradError, match=r"VJP of two_args \(three_cotangents\) returns a "
+                                                    r"tuple of 3 values.*\(x, y\)"):
+        two_args.defvjp(three_cotangents)
+
+    def two_tangents(t, ans, x):
+        return t, t
+    with pytest.raises(srcgrad.SrcgradError, match=r"JVP of one_arg for x \(two_tangents\)"):
+        one_arg.defjvp(two_tangents)
+
+
+@srcgrad.custom_vjp
+def hidden_pair(x):
+    return x
+
+
+@hidden_pair.defvjp
+def _hidden_pair_vjp(g, ans, x):
+    both = (g, g)                               # a tuple the definition does not show
+    return both
+
+
+def uses_hidden_pair(x):
+    return np.sum(hidden_pair(x))
+
+
+def test_a_tuple_of_the_wrong_length_seen_only_when_compiled_is_a_clear_error():
+    with pytest.raises(srcgrad.SrcgradError, match=r"VJP of hidden_pair for x \(_hidden_pair_vjp\) "
+                                                    r"returns a tuple of 2 values where one is expected"):
+        srcgrad.grad(uses_hidden_pair)(np.ones(3))

@@ -124,7 +124,8 @@ def test_large_softmax_cross_entropy_runs_rows_in_parallel_with_the_serial_bits(
     # the parallel kernels (chosen by size) against their serial twins
     serial = np.empty_like(x)
     loss_kernels._categorical_grad_serial(onehot, x, g, False, False, serial)
-    for got in _threads(lambda: loss_kernels.categorical_grad_rows(onehot, x, g, False, False)):
+    for got in _threads(lambda: loss_kernels.categorical_grad_rows(onehot, x, g, False, False,
+                                                                  np.empty_like(x))):
         assert np.array_equal(got, serial)
     serial = np.empty_like(x)
     loss_kernels._sparse_grad_serial(labels, x, g, False, serial)

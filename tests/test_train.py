@@ -189,3 +189,105 @@ def test_fit_reaches_high_accuracy_on_handwritten_digits():
               epochs=30, batch_size=32, seed=0, verbose=False)
     accuracy = np.mean(np.argmax(test_x @ W + b, axis=1) == test_y)
     assert accuracy >= 0.93
+
+
+# -- fit with one, two and three variables against the same training in plain NumPy -------------------
+# Each loss has its gradient written out in closed form below; the reference loop applies TensorFlow's
+# update formulas (as _reference above) batch by batch, so fit's generated loop is checked against
+# nothing srcgrad computed. One variable used to crash inside Numba (issue 19, defect 15): the 1-tuple
+# of gradients reached the update kernel.
+
+def fit_one(w, X, y):
+    return np.mean((X @ w - y) ** 2)
+
+
+def fit_two(w, b, X, y):
+    return np.mean((X @ w + b - y) ** 2)
+
+
+def fit_three(W1, w2, b, X, y):
+    return np.mean((np.tanh(X @ W1) @ w2 + b - y) ** 2)
+
+
+def _fit_one_grads(w, X, y):
+    r = X @ w - y
+    return np.mean(r ** 2), [2.0 / len(y) * X.T @ r]
+
+
+def _fit_two_grads(w, b, X, y):
+    r = X @ w + b - y
+    return np.mean(r ** 2), [2.0 / len(y) * X.T @ r, np.array([2.0 / len(y) * np.sum(r)])]
+
+
+def _fit_three_grads(W1, w2, b, X, y):
+    a = np.tanh(X @ W1)
+    dp = 2.0 / len(y) * (a @ w2 + b - y)
+    dz = np.outer(dp, w2) * (1.0 - a * a)
+    return np.mean((a @ w2 + b - y) ** 2), [X.T @ dz, a.T @ dp, np.array([np.sum(dp)])]
+
+
+def _numpy_step(name, h, t, var, g, state):
+    """One TensorFlow 1.x update of ``var`` (a new array) with the slot ``state`` dict updated."""
+    if name == "sgd":
+        return var - h["lr"] * g
+    if name == "momentum":
+        state["a"] = state.get("a", 0.0) * h["momentum"] + g
+        return var - h["lr"] * state["a"]
+    if name == "adagrad":
+        state["a"] = state.get("a", 0.1) + g * g
+        return var - h["lr"] * g / np.sqrt(state["a"])
+    if name == "adam":
+        state["m"] = h["b1"] * state.get("m", 0.0) + (1 - h["b1"]) * g
+        state["v"] = h["b2"] * state.get("v", 0.0) + (1 - h["b2"]) * g * g
+        lr_t = h["lr"] * math.sqrt(1 - h["b2"] ** t) / (1 - h["b1"] ** t)
+        return var - lr_t * state["m"] / (np.sqrt(state["v"]) + h["eps"])
+    raise AssertionError(name)
+
+
+FIT_LOSSES = {1: (fit_one, _fit_one_grads), 2: (fit_two, _fit_two_grads),
+              3: (fit_three, _fit_three_grads)}
+FIT_OPTIMIZERS = [
+    (lambda: train.SGD(0.05), "sgd", dict(lr=0.05)),
+    (lambda: train.Momentum(0.05, 0.9), "momentum", dict(lr=0.05, momentum=0.9)),
+    (lambda: train.Adagrad(0.1), "adagrad", dict(lr=0.1)),
+    (lambda: train.Adam(0.02), "adam", dict(lr=0.02, b1=0.9, b2=0.999, eps=1e-8)),
+]
+
+
+def _fit_start(n_vars):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(50, 3))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1]
+    if n_vars == 1:
+        return [rng.normal(size=3)], X, y
+    if n_vars == 2:
+        return [rng.normal(size=3), np.array([0.3])], X, y
+    return [rng.normal(size=(3, 4)), rng.normal(size=4), np.array([0.3])], X, y
+
+
+@pytest.mark.parametrize("n_vars", [1, 2, 3])
+@pytest.mark.parametrize("make, name, h", FIT_OPTIMIZERS)
+def test_fit_with_one_two_and_three_variables_matches_numpy_training(n_vars, make, name, h):
+    loss, closed_form = FIT_LOSSES[n_vars]
+    variables, X, y = _fit_start(n_vars)
+    expected = [v.copy() for v in variables]
+    X_before, y_before = X.copy(), y.copy()
+    opt = make()
+    history = train.fit(loss, variables, X, y, optimizer=opt, epochs=3, batch_size=16, shuffle=False,
+                        verbose=False)
+    # the same training in NumPy: batches of 16, 16, 16 and 2 rows, in order
+    states, t, losses = [{} for _ in expected], 0, []
+    for _ in range(3):
+        values = []
+        for s in range(0, 50, 16):
+            value, grads = closed_form(*expected, X[s:s + 16], y[s:s + 16])
+            t += 1
+            expected = [_numpy_step(name, h, t, v, g, st) for v, g, st in zip(expected, grads, states)]
+            values.append(value)
+        losses.append(np.mean(values))
+    for got, want in zip(variables, expected):
+        assert_close(got, want, rtol=1e-10, atol=1e-12)
+    assert_close(history, losses, rtol=1e-10)
+    assert opt.iterations == t == 12
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+    assert history[-1] < history[0]

@@ -7,7 +7,7 @@ code. They are built with :func:`srcgrad.custom_vjp`, the same API users have fo
 from ..rules.custom import fresh_results
 from ..rules.registry import defnondiff
 from ..runtime import custom as _namespace
-from . import activations
+from . import activations, dtypes
 from .activations import (elu, gelu, leaky_relu, log_softmax, relu, relu6, selu, sigmoid, silu,
                           softmax, softplus, softsign, swish, tanh)
 from .kernels import one_hot
@@ -29,6 +29,10 @@ fresh_results(activations.gelu_slope)
 # one_hot has no derivative: differentiated code calls it as it is
 _namespace.one_hot = one_hot
 defnondiff("nn.one_hot", objects=(one_hot,), emit="sgc.one_hot")
+
+# the losses' stand-in (result_like): their type and shape, in NumPy's dtype for labels and predictions
+_namespace.loss_like = dtypes.example_like
+defnondiff("nn.loss_like", objects=(dtypes.example_like,), emit="sgc.loss_like")
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softplus", "softsign",

@@ -19,6 +19,7 @@ from ..runtime import vecmath
 from ..runtime.adjoint import as_float
 from ..runtime.standalone import standalone
 from ..runtime.vecmath import exp64, expm1_64, log64, softplus64, tanh64
+from .dtypes import scalar_labels
 from .rows import exp_row, row_dot, row_sum
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -135,7 +136,8 @@ def _ov_from_rows(rows, like, axis):
 def labels_like(labels, predictions):
     """``labels`` checked against ``predictions`` (row kernels index both with one loop, so a
     mismatch must never reach them): the same shape, or fewer dimensions broadcast (a copy), as
-    TensorFlow broadcasts a single label row over a batch."""
+    TensorFlow broadcasts a single label row over a batch. Labels keep their dtype (the kernels
+    promote as NumPy does, :mod:`srcgrad.nn.dtypes`); a number becomes the predictions' float type."""
 
 
 _SHAPE_MSG = ("labels must have the predictions' shape (or fewer dimensions, which are "
@@ -154,6 +156,8 @@ def _labels_like(labels, predictions):
                 raise ShapeError(_SHAPE_MSG)
             return labels
         return same
+    if not is_array(labels):        # a number: a Python scalar, which takes the predictions' type
+        return lambda labels, predictions: np.full(predictions.shape, scalar_labels(labels, predictions))
     return lambda labels, predictions: np.ascontiguousarray(np.broadcast_to(labels, predictions.shape))
 
 

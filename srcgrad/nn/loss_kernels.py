@@ -4,7 +4,9 @@ Every loss reduces the last axis of ``(rows, n)`` arrays. Losses that are a mean
 (MSE, MAE, Huber, binary cross-entropy) share two kernels, selected by a ``kind`` code, because a
 Numba function that takes another function as an argument cannot be disk-cached. Cross-entropies
 over classes couple a row through its log-sum-exp and have kernels of their own. Gradient kernels
-take the per-row cotangent ``g`` and return ``g[r] * dL_r/dx[r, j]``.
+take the per-row cotangent ``g`` and write ``g[r] * dL_r/dx[r, j]`` into ``out``, which the caller
+allocates in the dtype of the argument differentiated; values have NumPy's dtype for the labels and
+predictions together (:mod:`srcgrad.nn.dtypes`), which may be two different dtypes.
 
 They are plain cached kernels, linked into the standalone loss kernels of ``losses.py`` that call
 them, so that a cached gradient loads each loss as one piece of machine code.
@@ -14,6 +16,7 @@ from numba import njit, prange
 
 from ..errors import ShapeError
 from ..runtime.vecmath import log64, sigmoid64, softplus64
+from .dtypes import loss_empty
 from .rows import PARALLEL_MIN, exp_row, log_sum_exp, row_dot, row_sum
 
 MSE, MAE, HUBER, BCE, BCE_LOGITS = range(5)
@@ -61,7 +64,7 @@ def pointwise(kind, wrt, t, p, option):
 
 @njit(cache=True)
 def pointwise_mean_rows(kind, t, p, option):
-    out = np.empty(p.shape[0], p.dtype)
+    out = loss_empty(p.shape[0], t, p)
     for r in range(p.shape[0]):
         acc = 0.0
         for j in range(p.shape[1]):
@@ -71,9 +74,7 @@ def pointwise_mean_rows(kind, t, p, option):
 
 
 @njit(cache=True)
-def pointwise_grad_rows(kind, wrt, t, p, option, g):
-    like = p if wrt == 1 else t
-    out = np.empty(like.shape, like.dtype)
+def pointwise_grad_rows(kind, wrt, t, p, option, g, out):
     for r in range(p.shape[0]):
         scale = g[r] / p.shape[1]
         for j in range(p.shape[1]):
@@ -148,7 +149,7 @@ def _softmax_xent_grad_row(t, x, g, r, out):
 @njit(cache=True)
 def categorical_value_rows(t, x, probs):
     """``-sum(t * log_softmax(x))`` per row; for probabilities, Keras's normalise-then-clip form."""
-    out = np.empty(x.shape[0], x.dtype)
+    out = loss_empty(x.shape[0], t, x)
     scratch = np.empty((1, x.shape[1]))
     for r in range(x.shape[0]):
         out[r] = _categorical_value_row(t, x, r, probs, scratch)
@@ -169,8 +170,7 @@ def _softmax_xent_grad_parallel(t, x, g, out):
 
 
 @njit(cache=True)
-def categorical_grad_rows(t, x, g, probs, wrt_labels):
-    out = np.empty(x.shape, x.dtype)
+def categorical_grad_rows(t, x, g, probs, wrt_labels, out):
     if x.size >= PARALLEL_MIN and not probs and not wrt_labels:     # the logits gradient
         _softmax_xent_grad_parallel(t, x, g, out)
     else:

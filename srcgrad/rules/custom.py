@@ -12,6 +12,10 @@ Conventions (JAX's, with autograd's per-argument form as an option for the rever
   one such function per argument, each returning one cotangent, so only the needed ones are computed.
 * ``defjvp(jvp_0, jvp_1, ...)`` takes one function per differentiable argument:
   ``jvp_k(t, ans, *args)`` is the output's tangent caused by that argument's tangent ``t``.
+* A rule that returns one value may return it bare or as a 1-tuple (JAX's ``return (g * 2.0,)``):
+  generated code passes each such call through ``sgc.one_result``. A tuple of the wrong length is a
+  :class:`~srcgrad.SrcgradError` naming the rule, when the rule is defined if its ``return``
+  statements show it, else when a gradient using it is compiled.
 * ``nondiff_argnums`` marks arguments (axes, flags, integer labels) that never carry a derivative.
 
 A function with only a forward rule still works in reverse mode: each ``jvp_k`` is linear in ``t``,
@@ -35,7 +39,11 @@ from numba.core.registry import CPUDispatcher
 
 from ..errors import ArgumentError, SrcgradError, UnsupportedError
 from ..runtime import custom as namespace
-from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template
+from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template, defrule
+
+# a rule's one result, bare or in a 1-tuple: the identity when generated code is differentiated again
+# (the rule's source is inlined there, where a 1-tuple is already its element)
+defrule("sgc.one_result", ("x", "rule"), objects=(namespace.one_result,), x="g")
 
 
 class CustomFunction(CPUDispatcher):
@@ -137,6 +145,9 @@ class CustomRule(Rule):
                     f"the VJP of {name} must return one cotangent per differentiable argument "
                     f"({', '.join(self.diff_params)}) as a tuple (return g_{self.diff_params[0]}, ...), "
                     "or give defvjp one function per argument")
+            _check_returned_lengths(fn, n, f"the VJP of {name} ({fn.__name__})",
+                                    f"one cotangent per differentiable argument "
+                                    f"({', '.join(self.diff_params)})")
             self.vjp, self.vjps = _rule_part(fn), None
         else:
             self.vjp, self.vjps = None, self._per_argument(vjps, "defvjp")
@@ -152,10 +163,14 @@ class CustomRule(Rule):
             raise SrcgradError(f"{what} of {name} takes one function per differentiable argument "
                                f"({', '.join(self.diff_params)})")
         parts = []
-        for fn in fns:
+        for param, fn in zip(self.diff_params, fns):
             if fn is not None and not callable(fn):
                 raise SrcgradError(f"{what} of {name} expects functions or None")
-            parts.append(None if fn is None else _rule_part(getattr(fn, "py_func", fn)))
+            if fn is not None:
+                fn = getattr(fn, "py_func", fn)
+                _check_returned_lengths(fn, 1, _describe(what, name, param, fn),
+                                        f"one value (for {param}), bare or as a 1-tuple")
+            parts.append(None if fn is None else _rule_part(fn))
         return parts + [None] * (len(self.diff_params) - len(parts))
 
     def publish(self):
@@ -190,7 +205,7 @@ class CustomRule(Rule):
         elif self.vjps is not None:
             if self.vjps[k] is None:
                 return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
-            text = f"sgc.{self.key}_vjp{k}(g, y, {self._args()})"
+            text = self._one(self.vjps[k], f"sgc.{self.key}_vjp{k}(g, y, {self._args()})", "defvjp", param)
         elif self.jvps is not None:
             if self.jvps[k] is None:
                 return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
@@ -209,8 +224,8 @@ class CustomRule(Rule):
             return ast.Call(ast.Attribute(ast.Name("srt", ast.Load()), "unbroadcast", ast.Load()),
                             [copy.deepcopy(part), ast.Name(f"like_{self._alias(param)}", ast.Load())],
                             [])
-        return _parse_template(f"srt.unbroadcast(sgc.{self.key}_rvjp{k}(g, y, {self._args()}), "
-                               f"like_{self._alias(param)})")
+        text = self._one(part, f"sgc.{self.key}_rvjp{k}(g, y, {self._args()})", "recompute_vjp", param)
+        return _parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
 
     def tangent(self, param):
         k = self.diff_params.index(param)
@@ -221,7 +236,17 @@ class CustomRule(Rule):
                 f"{self.py_func.__name__}.defjvp")
         if self.jvps[k] is None:
             return _parse_template("srt.zeros_like(y)")
-        return _parse_template(f"sgc.{self.key}_jvp{k}(t, y, {self._args()})")
+        return _parse_template(self._one(self.jvps[k], f"sgc.{self.key}_jvp{k}(t, y, {self._args()})",
+                                         "defjvp", param))
+
+    def _one(self, part, call, what, param):
+        """``call`` (of the rule ``part`` for ``param``) as one value: through ``sgc.one_result``,
+        which unpacks a 1-tuple, except for rules declared to return new arrays (:func:`fresh_results`),
+        whose result generated code keeps without a copy only when it sees the call itself."""
+        if getattr(part, "__srcgrad_fresh__", False):
+            return call
+        where = namespace.rule_number(_describe(what, self.py_func.__name__, param, part.py_func))
+        return f"sgc.one_result({call}, {where})"
 
     def transpose(self, k):
         """The reverse rule derived from forward rule ``k``: srcgrad's VJP of it in ``t``."""
@@ -281,6 +306,39 @@ def _rule_part(fn):
     dispatcher = _jit(fn) if calls else _jit(fn, inline="always")
     dispatcher.__srcgrad_inline__ = True
     return dispatcher
+
+
+def _describe(what, name, param, fn):
+    kind = {"defvjp": "VJP", "defjvp": "JVP", "recompute_vjp": "recompute VJP"}[what]
+    return f"the {kind} of {name} for {param} ({fn.__name__})"
+
+
+def _check_returned_lengths(fn, n, rule, expected):
+    """Refuse, when it is defined, a rule whose ``return`` statements give tuples of another length
+    than ``n`` (counting only tuples written out, without ``*``; others are checked when compiled)."""
+    try:
+        node = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return
+    if not isinstance(node, ast.FunctionDef):    # a lambda: its source is the line around it
+        return
+    for value in [r.value for r in _own_returns(node) if r.value is not None]:
+        if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts) \
+                and len(value.elts) != n:
+            raise SrcgradError(f"{rule} returns a tuple of {len(value.elts)} values; it must return "
+                               f"{expected}")
+
+
+def _own_returns(fn_node):
+    """The ``return`` statements of a function, not of functions defined inside it."""
+    stack, found = list(fn_node.body), []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def _returns_tuple(fn):

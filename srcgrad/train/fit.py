@@ -59,9 +59,9 @@ def compile_fit(loss, n_vars, n_data, optimizer):
         ["step", "epochs", "batch_size", "shuffle", "seed"] + hyper
     gathered = ", ".join(variables + [f"{d}[order[start:stop]]" for d in data])
     sliced = ", ".join(variables + [f"{d}[start:stop]" for d in data])
+    # wrt is a tuple even for one variable, so grads is always a tuple (a 1-tuple for one variable)
     updates = "\n".join(
-        "            " + optimizer.kernel_call(v, f"grads[{k}]" if n_vars > 1 else "grads", slots[k],
-                                               "step[0]")
+        "            " + optimizer.kernel_call(v, f"grads[{k}]", slots[k], "step[0]")
         for k, v in enumerate(variables))
     name = "fit_" + gradient.py_func.__name__.replace("_value_and_grad", "")
     body = f'''@njit(cache=True)
