@@ -288,3 +288,32 @@ def test_forward_mode_copies_and_broadcasts():
     assert srcgrad.jvp(plus_matrix)(0.5, np.ones((3, 4)), 1.0)[1] == 12.0
     check_both_modes(minus_from_matrix, (rng.normal(size=4), rng.normal(size=(3, 4))))
     check_both_modes(where_broadcast, (0.7, rng.normal(size=(2, 3))))
+
+
+# -- in-place updates through views, and an in-place sweep in every mode ----------------------------
+def scale_columns_in_place(a):
+    a = a.copy()
+    for j in range(a.shape[1]):
+        col = a[:, j]           # a slice is always a view: *= writes into a, as in NumPy
+        col *= 1.0 + j
+    return np.sum(np.tanh(a) * a)
+
+
+def gauss_seidel(b, w):
+    u = b.copy()
+    for sweep in range(3):
+        for i in range(1, u.shape[0] - 1):
+            u[i] = (u[i - 1] + u[i + 1] + w * b[i]) / (2.0 + w * w)
+    return np.sum(u * u)
+
+
+def test_in_place_updates_through_views_and_sweeps():
+    check_both_modes(scale_columns_in_place, (rng.normal(size=(2, 3)),))
+    check_both_modes(gauss_seidel, (rng.normal(size=6), 0.7), (0, 1))
+    srcgrad.check_grads(gauss_seidel, (rng.normal(size=6), 0.7), wrt=(0, 1), order=2)
+    b, h, eye = rng.normal(size=5), 1e-4, np.eye(5)
+    expected = np.array([[(gauss_seidel(b + h * ei + h * ej, 0.7) - gauss_seidel(b + h * ei - h * ej, 0.7)
+                           - gauss_seidel(b - h * ei + h * ej, 0.7)
+                           + gauss_seidel(b - h * ei - h * ej, 0.7)) / (4 * h * h)
+                          for ej in eye] for ei in eye])
+    np.testing.assert_allclose(srcgrad.hessian(gauss_seidel)(b, 0.7), expected, rtol=1e-5, atol=1e-6)

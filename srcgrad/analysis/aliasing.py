@@ -22,6 +22,7 @@ Forward mode needs no more than the classes: the tangent of a view is the same v
 tangent, so writes reach both, exactly as in the primal.
 """
 import ast
+import re
 from dataclasses import dataclass
 
 from ..errors import UnsupportedError, located
@@ -143,15 +144,16 @@ class Aliases:
         if not hazard or (not reverse and key not in _LAYOUT_VIEWS):
             return
         if key in _LAYOUT_VIEWS:
-            self._refuse(view, f"is a reshaped view of {view.base!r} (or a copy, depending on its "
-                               "layout)", "call .copy() on the result, or reshape after the writes")
+            self._refuse(view, f"is a reshaped view of {_shown(view.base)!r} (or a copy, depending "
+                               "on its layout)", "call .copy() on the result, or reshape after the "
+                               "writes")
         elif pinned:
             self.shared[view.name] = view
         elif subscript:
             self.checked.append(view)       # a number is fine; a view is refused when typed
         else:
-            self._refuse(view, f"shares memory with {view.base!r}", "make a copy: "
-                         f"{view.name} = {ast.unparse(view.stmt.value)}.copy()")
+            self._refuse(view, f"shares memory with {_shown(view.base)!r}", "make a copy of it "
+                         "with .copy()")
 
     def check(self, s):
         """The check compiled in before ``s`` (refusing, once typed, what cannot be followed),
@@ -161,24 +163,27 @@ class Aliases:
             return _refuse_call(view.base, as_value(s.value.slice), self.refusal(view))
         if id(s) in self.inplace:
             name = s.sg_inplace
-            others = sorted(n for n in self.members(name) - {name} if not n.startswith("_"))
+            shown = _shown(name)
+            others = sorted({_shown(n) for n in self.members(name) - {name}
+                             if not _TEMPORARY.fullmatch(n)} - {shown})
             return _refuse_call(name, ast.Tuple([], ast.Load()), located(
-                f"augmented assignment to {name!r}, which shares memory with "
-                f"{', '.join(repr(o) for o in others)}, writes into that memory when {name!r} is an "
-                "array, and srcgrad reads it as a new value", s.sg_origin,
-                f"write {name} = {name} + ... for a new array, or write into the array it is a "
-                "view of"))
+                f"augmented assignment to {shown!r}, which shares memory with "
+                f"{', '.join(repr(o) for o in others)}, writes into that memory when {shown!r} is "
+                "an array, and srcgrad reads it as a new value", s.sg_origin,
+                f"write {shown} = {shown} + ... for a new array, or write into the array it is "
+                "a view of"))
         return None
 
     def refusal(self, view):
         """The message for a view that cannot be followed (also compiled into the code)."""
         why = ("it is assigned in more than one way" if not self._uniform(view) else
                "its index changes while it is in use")
-        return located(f"{view.name!r} is a view of {view.base!r} that is read or written after "
-                       f"{view.base!r} changes, and {why}, so srcgrad cannot follow which memory "
+        name, base = _shown(view.name), _shown(view.base)
+        return located(f"{name!r} is a view of {base!r} that is read or written after "
+                       f"{base!r} changes, and {why}, so srcgrad cannot follow which memory "
                        "its gradient belongs to", view.stmt.sg_origin,
-                       f"write into {view.base!r} directly, or make a copy: "
-                       f"{view.name} = {ast.unparse(view.stmt.value)}.copy()")
+                       f"write into {base!r} directly, or make a copy: "
+                       f"{name} = {view.stmt.sg_origin.text.split('=', 1)[-1].strip()}.copy()")
 
     def _uniform(self, view):
         return all(_same_view(s, view.stmt) for s in self.placed.assigns if s.sg_kind != "write"
@@ -186,9 +191,10 @@ class Aliases:
             loop.target.id == view.name for loop in self.placed.loops)
 
     def _refuse(self, view, what, hint):
+        name = _shown(view.name)
         raise UnsupportedError(located(
-            f"{view.name!r} {what}, and that memory is written element by element while "
-            f"{view.name!r} is in use, so their gradients could not be kept apart",
+            f"{name!r} {what}, and that memory is written element by element while "
+            f"{name!r} is in use, so their gradients could not be kept apart",
             view.stmt.sg_origin, hint))
 
 
@@ -277,6 +283,16 @@ class _Placed:
             if step == "loop":
                 out.add(path[:k])
         return out
+
+
+_TEMPORARY = re.compile(r"_t\d+")
+_VERSION = re.compile(r"_(\w+)_\d+")
+
+
+def _shown(name):
+    """A variable's name as the user wrote it (``_a_1``, a straight-line version of ``a``: ``a``)."""
+    match = _VERSION.fullmatch(name)
+    return match.group(1) if match else name
 
 
 def _refuse_call(base, index, message):

@@ -14,7 +14,7 @@ from numba.core.dispatcher import OmittedArg
 from numba.core.registry import CPUDispatcher
 from numba.core.errors import NumbaError
 
-from ..errors import ArgumentError, CompileError, UnsupportedError
+from ..errors import ArgumentError, CompileError, SrcgradError, UnsupportedError
 from . import debug, emit, mathlib, parallel as parallel_mode, products
 from .cache import (load_module, package_digest, record_numba_cache, refer_callers,
                     verify_numba_cache)
@@ -106,6 +106,13 @@ class SrcgradDispatcher(CPUDispatcher):
             return super()._compile_for_args(*args, **kws)
         except NumbaError as exc:
             raise translate(exc, info) from None
+        except (SrcgradError, KeyboardInterrupt):
+            raise
+        except Exception as exc:        # an assertion or other failure inside Numba's compiler
+            raise CompileError(f"Numba failed inside its compiler on the code srcgrad generated "
+                               f"for {info.kind} ({type(exc).__name__}: {exc}): a construct Numba "
+                               f"does not support (a 2-D boolean mask, say), or a bug\n"
+                               f"  generated source: {info.path}") from exc
 
     def compile(self, sig):
         """Numba's compile (or disk-cache load) for ``sig``, from Python or from ``@njit`` callers,

@@ -42,6 +42,7 @@ class Context:
         self.inlined = defaultdict(int)
         self.stack = []
         self.sources = []          # every FunctionSource involved (their text goes into the hash)
+        self.array_views = set()   # names now holding a slice or transpose of another array
 
 
 def normalize(fn):
@@ -133,6 +134,12 @@ class Normalizer(Expressions, Inlining):
         if not hasattr(node, "sg_origin"):
             node.sg_origin = self.origin
         self.out.append(node)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if _array_view(node):
+                self.ctx.array_views.add(name)
+            else:
+                self.ctx.array_views.discard(name)
         return node
 
     # -- statements ------------------------------------------------------------------------------------
@@ -248,7 +255,13 @@ class Normalizer(Expressions, Inlining):
     def augassign(self, s):
         expr = ast.BinOp(left=_as_load(s.target), op=s.op, right=s.value)
         ast.copy_location(expr, s)
-        if isinstance(s.target, ast.Name):
+        if isinstance(s.target, ast.Name) and self.local(s.target.id) in self.ctx.array_views:
+            # a slice or a transpose is always a view: ``col *= 2`` writes into its base, as NumPy
+            # does, so it is the element write ``col[:] = col[:] * 2``
+            target = ast.copy_location(ast.Subscript(_as_load(s.target), ast.Slice(),
+                                                     ast.Store()), s.target)
+            self.augassign(ast.copy_location(ast.AugAssign(target, s.op, s.value), s))
+        elif isinstance(s.target, ast.Name):
             before = self.local(s.target.id)
             self.assign_name(s.target.id, expr)
             # ``y += e`` writes into y's memory when y is an array: analysis/aliasing.py checks
@@ -369,6 +382,14 @@ class Normalizer(Expressions, Inlining):
             return [stop], index, [read(q, t) for q, t in zip(seqs, tgt.elts)]
         seq = self.atom_name(it)
         return [ast.Call(ast.Name("len", ast.Load()), [_copy(seq)], [])], index, [read(seq, tgt)]
+
+
+def _array_view(stmt):
+    """Whether the normalised assignment ``stmt`` makes a view that is an array whatever the types:
+    a subscript with a slice in it, or a transpose."""
+    if stmt.sg_kind == "copy" and isinstance(stmt.value, ast.Subscript):
+        return any(isinstance(n, ast.Slice) for n in ast.walk(stmt.value.slice))
+    return stmt.sg_kind == "op" and stmt.sg_rule is not None and stmt.sg_rule.key == "np.transpose"
 
 
 def _reversed_range(args):
