@@ -8,16 +8,7 @@ active if any of its definitions is), which is safe and, for numeric code, rarel
 """
 import ast
 
-from ..front.ir import atom_base, operands, target_name
-
-
-def iter_assigns(stmts):
-    """Every Assign in a normalised body, in textual order, at any depth."""
-    for s in stmts:
-        if isinstance(s, ast.Assign):
-            yield s
-        for field in ("body", "orelse"):
-            yield from iter_assigns(getattr(s, field, []) or [])
+from ..front.ir import atom_base, iter_assigns, operands, target_name
 
 
 def _flows(stmts):

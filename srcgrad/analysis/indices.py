@@ -11,6 +11,8 @@ through the scatter helper, which picks plain ``+=`` at typing time when the ind
 """
 import ast
 
+from ..front.ir import statements
+
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 _INT_CALLS = {"len", "int", "srt.trip"}
 
@@ -18,7 +20,7 @@ _INT_CALLS = {"len", "int", "srt.trip"}
 def integer_names(body):
     """The names of a normalised ``body`` that certainly hold Python/NumPy integers."""
     definitions = []                                # (name, value expression or None for range)
-    for s in _walk(body):
+    for s in statements(body):
         if isinstance(s, ast.For) and isinstance(s.target, ast.Name):
             definitions.append((s.target.id, None))
         elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
@@ -80,10 +82,3 @@ def as_value(index):
                  for p in (index.lower, index.upper, index.step)]
         return ast.Call(ast.Name("slice", ast.Load()), parts, [])
     return index
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk(getattr(s, field, []) or [])

@@ -13,7 +13,7 @@ changes (``np.zeros(i)``), or reads another variable that may change shape.
 """
 import ast
 
-from ..front.ir import names_in
+from ..front.ir import iter_assigns, names_in, statements
 from .indices import is_integer
 
 # constructors whose arguments give a shape (or a size)
@@ -25,9 +25,9 @@ def unstable_names(body, ints):
     """Names assigned in loops of ``body`` whose shape may differ between iterations; ``ints``:
     the names that certainly hold integers."""
     unstable = set()
-    for loop in _loops(body):
+    for loop in (s for s in statements(body) if isinstance(s, (ast.For, ast.While))):
         varying = _assigned(loop.body) | ({loop.target.id} if isinstance(loop, ast.For) else set())
-        defs = [s for s in _assigns(loop.body)]
+        defs = list(iter_assigns(loop.body))
         changed = True
         while changed:
             changed = False
@@ -77,22 +77,6 @@ def _reduces_fully(value):
             and isinstance(axis, ast.Constant) and axis.value is None)
 
 
-def _loops(stmts):
-    for s in stmts:
-        if isinstance(s, (ast.For, ast.While)):
-            yield s
-        for field in ("body", "orelse"):
-            yield from _loops(getattr(s, field, []) or [])
-
-
-def _assigns(stmts):
-    for s in stmts:
-        if isinstance(s, ast.Assign):
-            yield s
-        for field in ("body", "orelse"):
-            yield from _assigns(getattr(s, field, []) or [])
-
-
 def _assigned(stmts):
     """Names bound anew in ``stmts`` (element writes change values, not shapes)."""
-    return {s.targets[0].id for s in _assigns(stmts) if isinstance(s.targets[0], ast.Name)}
+    return {s.targets[0].id for s in iter_assigns(stmts) if isinstance(s.targets[0], ast.Name)}

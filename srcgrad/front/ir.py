@@ -65,5 +65,19 @@ def operands(stmt):
     return []
 
 
+def statements(stmts):
+    """Every statement of a normalised body in text order, at any depth (a compound statement
+    before the statements inside it)."""
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from statements(getattr(s, field, []) or [])
+
+
+def iter_assigns(stmts):
+    """Every assignment of a normalised body, in text order, at any depth."""
+    return (s for s in statements(stmts) if isinstance(s, ast.Assign))
+
+
 def names_in(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

@@ -8,7 +8,7 @@ every block runs from top to bottom.
 """
 import ast
 
-from .ir import assign, mark_exit
+from .ir import assign, mark_exit, statements
 
 
 class Structurer:
@@ -21,7 +21,7 @@ class Structurer:
 
     def function(self, body):
         """Structure a function body; returns (body, results) where results are the returned atoms."""
-        returns = [n for n in _walk_stmts(body) if isinstance(n, ast.Return)]
+        returns = [n for n in statements(body) if isinstance(n, ast.Return)]
         last = body[-1] if body else None
         if not returns or (len(returns) == 1 and returns[0] is last):
             new_body, _ = self.block(body[:-1] if returns else body)
@@ -104,10 +104,3 @@ def _values(ret):
 def _any(flags):
     names = [ast.Name(f, ast.Load()) for f in sorted(flags)]
     return names[0] if len(names) == 1 else ast.BoolOp(ast.Or(), names)
-
-
-def _walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk_stmts(getattr(s, field, []) or [])

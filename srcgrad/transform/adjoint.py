@@ -8,12 +8,12 @@ import ast
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..analysis.activity import active_variables, iter_assigns
+from ..analysis.activity import active_variables
 from ..analysis.aliasing import Aliases
 from ..analysis.indices import integer_names
 from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
-from ..front.ir import atom_base
+from ..front.ir import atom_base, iter_assigns, statements
 from ..front.normalize import normalize
 from . import targets as targets_
 from .accumulate import first_contributions
@@ -58,14 +58,14 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     for s in iter_assigns(body):
         if isinstance(s.targets[0], ast.Name):
             defs[s.targets[0].id] += 1
-    for_targets = [s.target.id for s in _walk(body) if isinstance(s, ast.For)]
+    for_targets = [s.target.id for s in statements(body) if isinstance(s, ast.For)]
     for t in for_targets:
         defs[t] += 1
     for p in params:
         defs[p] += 1
     # A range-loop variable is recomputed by the reverse sweep (never saved) when the loop is its only
     # definition and nothing after the loop reads its final value.
-    recomputable = {s.target.id for s in _walk(body) if isinstance(s, ast.For)
+    recomputable = {s.target.id for s in statements(body) if isinstance(s, ast.For)
                     and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
 
     captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
@@ -248,10 +248,3 @@ def _loads_outside(stmts, loop):
             names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
                       and isinstance(n.ctx, ast.Load)}
     return names
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk(getattr(s, field, []) or [])

@@ -14,7 +14,7 @@ import copy
 
 from ..analysis.indices import as_value, is_basic
 from ..errors import at_line
-from ..front.ir import atom_base, is_exit, operands, target_name
+from ..front.ir import atom_base, is_exit, iter_assigns, operands, target_name
 
 def adjoint_name(name):
     return "_b" + name
@@ -49,7 +49,7 @@ class Reverse:
     def run(self, body, recomputable):
         """``recomputable``: loop variables defined only by their ``for`` (recomputed, never saved)."""
         self.recomputable = recomputable
-        self.lists = {s.targets[0].id for s in _assigns(body) if isinstance(s.targets[0], ast.Name)
+        self.lists = {s.targets[0].id for s in iter_assigns(body) if isinstance(s.targets[0], ast.Name)
                       and isinstance(s.value, ast.Call)
                       and ast.unparse(s.value.func) in ("srt.new_tape", "srt.extend_tape")}
         return self.block(body, [])
@@ -300,14 +300,6 @@ class Reverse:
         fwd.append(marker("def", name, loops=list(loops), origin=origin))
         rev.insert(0, marker("restore", name, origin=origin))
         return ast.Name(name, ast.Load())
-
-
-def _assigns(stmts):
-    for s in stmts:
-        if isinstance(s, ast.Assign):
-            yield s
-        for field in ("body", "orelse"):
-            yield from _assigns(getattr(s, field, []) or [])
 
 
 # -- template instantiation ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from ..analysis.activity import iter_assigns
+from ..front.ir import iter_assigns
 from ..errors import ArgumentError
 from ..front.inline import local_names, user_names
 
