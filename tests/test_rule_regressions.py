@@ -227,3 +227,13 @@ def test_grad_of_grad_through_max():
     # max(c a) = 2a for a > 0, so f = 8 a^3 and f'' = 48 a
     c = np.array([0.5, 2.0, 1.0])
     assert srcgrad.grad(srcgrad.grad(scalar_of_max))(1.5, c) == pytest.approx(72.0, rel=1e-14)
+
+
+def keepdims_from_a_variable(x, flag):
+    return np.sum(np.sum(x, axis=0, keepdims=flag > 0.0))
+
+
+def test_a_keepdims_that_is_not_a_constant_is_refused_at_the_users_line():
+    with pytest.raises(srcgrad.SrcgradError, match=r"test_rule_regressions\.py:\d+.*keepdims must be "
+                                                   r"the constant True or False"):
+        srcgrad.grad(keepdims_from_a_variable)(np.ones((2, 3)), 1.0)

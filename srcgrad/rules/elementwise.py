@@ -19,8 +19,8 @@ _SQRT_PI_INV2 = "1.1283791670955126"     # 2 / sqrt(pi), the scale of erf's deri
 
 # --- Functions of one argument ------------------------------------------------------------------------
 # math name, NumPy names (the first names the rule, the others are the same function), derivative
-# (g: the output's cotangent, y: the output) and, where that reads y, a form recomputing from x (chosen when nothing else needs y, which then is never computed: see
-# transform/shape_only.py)
+# (g: the output's cotangent, y: the output) and, where that reads y, a form recomputing from x
+# (chosen when nothing else needs y, which then is never computed: see transform/shape_only.py)
 UNARY = (
     ("exp", ("exp",), "g * y", "g * M.exp(x)"),
     ("expm1", ("expm1",), "g * (y + 1.0)", "g * M.exp(x)"),
@@ -56,8 +56,8 @@ for _math, _numpy, _slope, _again in UNARY:
                 recompute={"x": _again.replace("M.", "math.")} if _again else None,
                 x=_slope.replace("M.", "math."))
     if _numpy:          # (further NumPy names are aliases: np.absolute is np.abs)
-        defrule(f"np.{_numpy[0]}", ("x",), elementwise=True,
-                objects=tuple(getattr(np, n) for n in _numpy) + ((builtins.abs,) if "abs" in _numpy else ()),
+        _objects = [getattr(np, n) for n in _numpy] + ([builtins.abs] if "abs" in _numpy else [])
+        defrule(f"np.{_numpy[0]}", ("x",), objects=_objects, elementwise=True,
                 like="x" if _numpy[0] in _KEEP_TYPE else "srt.float_like(x)",
                 recompute={"x": _again.replace("M.", "np.")} if _again else None,
                 x=_slope.replace("M.", "np."))

@@ -10,7 +10,9 @@ import numpy as np
 from .registry import defrule
 
 _REDUCTION = ("x", "axis", "dtype", "out", "keepdims")
-_NONE = {"axis": None, "dtype": None, "out": None, "keepdims": False}
+# (keepdims defaults to None, not False: a constant False makes Numba compile the helper once per
+# axis value, None only once)
+_NONE = {"axis": None, "dtype": None, "out": None, "keepdims": None}
 
 
 def _sum(axis, keepdims):
@@ -20,7 +22,7 @@ def _sum(axis, keepdims):
 
 
 defrule("np.sum", _REDUCTION, objects=(np.sum,), defaults=_NONE, **_sum("axis", "keepdims"))
-defrule("sum", ("x",), objects=(builtins.sum,), **_sum("None", "False"))   # sum(x, start): refused
+defrule("sum", ("x",), objects=(builtins.sum,), **_sum("None", "None"))   # sum(x, start): refused
 defrule("np.mean", _REDUCTION, objects=(np.mean,), emit="srt.mean", defaults=_NONE,
         always_pass=("axis",),
         tangents={"x": "srt.mean(t, axis, None, None, keepdims)"},
@@ -32,6 +34,6 @@ _WEIGHTS = "srt.extreme_adjoint(srt.ones_like(y), x, y, axis)"
 for _name, _objects, _helper in (("max", (np.max, np.amax), "srt.amax"),
                                  ("min", (np.min, np.amin), "srt.amin")):
     defrule(f"np.{_name}", ("x", "axis", "out", "keepdims"), objects=_objects, emit=_helper,
-            defaults={"axis": None, "out": None, "keepdims": False}, always_pass=("axis",),
+            defaults={"axis": None, "out": None, "keepdims": None}, always_pass=("axis",),
             tangents={"x": f"srt.reduce_sum({_WEIGHTS} * t, axis, None, None, keepdims)"},
             x="srt.extreme_adjoint(g, x, y, axis)")

@@ -34,7 +34,8 @@ __all__ = [
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
     "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",
     "spread_sum_dense", "spread_mean_dense", "check_finite",
-    "ndim", "pow_slope", "pow_lower", "float_gate", "to_float64", "to_float32", "to_int64", "to_int32", "to_bool",
+    "ndim", "pow_slope", "pow_lower", "float_gate", "to_float64", "to_float32", "to_int64", "to_int32",
+    "to_bool",
     "sort", "sort_adjoint", "sort_tangent", "linspace_start_adjoint", "linspace_stop_adjoint",
     "arange_start_adjoint", "arange_start_tangent", "ramp_dot", "ramp",
 ]

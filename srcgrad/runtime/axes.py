@@ -85,17 +85,17 @@ def _axes_getter(axis):
     return _tuple_axes
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _all_axes(axis, nd):
     return np.arange(nd)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _one_axis(axis, nd):
     return np.full(1, axis, np.int64)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _tuple_axes(axis, nd):
     out = np.empty(len(axis), np.int64)
     for i in range(len(axis)):
@@ -144,7 +144,7 @@ def _map(shape, axes, keep):
     return where, size, out_shape
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _flat(x):
     return np.ascontiguousarray(x).reshape(x.size)
 

@@ -9,7 +9,8 @@
   is moved first, and the result is their product with the other axes laid out in order.
 
 Each product runs as 2-D products of contiguous matrices through srcgrad's cached BLAS kernel; the
-implementations here are chosen while typing, from the operands' number of dimensions.
+implementations here are chosen while typing, from the operands' number of dimensions, and call
+standalone kernels (compiled once per signature, called by symbol) for the rearranging.
 """
 import numpy as np
 from numba import njit
@@ -22,6 +23,7 @@ from ..errors import ShapeError
 from . import blas as _blas
 from .adjoint import is_array
 from .reductions import unbroadcast
+from .standalone import standalone
 
 
 def result_class(*ts):
@@ -98,7 +100,7 @@ def _matmul_dims(a, b):
     return da, db, bd, bd + (na > 1) + (nb > 1)
 
 
-@njit(cache=True)
+@standalone
 def _stack_of(x, shape, full, count, r, c, cls):
     """``x`` (of ``shape``) broadcast to ``full`` and laid out as ``count`` contiguous matrices."""
     x = np.ascontiguousarray(x).astype(cls).reshape(shape)
@@ -173,18 +175,10 @@ def matmul_adjoint_impl(g, x, other, first):
 
 
 # -- dot: a sum product over the last axis of a and the second-to-last of b ----------------------------
-def _dot_layout(b):
-    """Typing time: the permutation moving ``b``'s contracted axis first, and its inverse."""
-    nb = b.ndim
-    if nb == 1:
-        return (0,), (0,)
-    perm = (nb - 2,) + tuple(range(nb - 2)) + (nb - 1,)
-    return perm, tuple(int(i) for i in np.argsort(perm))
-
-
 @njit(cache=True)
 def _dot_shape(ashape, bshape):
-    """(P, k, Q) and the result's shape for ``np.dot`` of arrays of these shapes."""
+    """(P, k, m, Q) and the result's shape for ``np.dot`` of arrays of these shapes: ``a`` is a
+    (P, k) matrix, ``b`` a (k, Q) one with Q = (its leading size) * m, m its last dim (1 if 1-D)."""
     na, nb = len(ashape), len(bshape)
     k = ashape[na - 1]
     kb = bshape[nb - 2] if nb > 1 else bshape[0]
@@ -202,30 +196,49 @@ def _dot_shape(ashape, bshape):
                 out[j] = bshape[d]
                 Q *= bshape[d]
                 j += 1
-    return P, k, Q, out
+    return P, k, (bshape[nb - 1] if nb > 1 else 1), Q, out
 
 
-def _dot_parts(a, b, cls):
-    """Typing time: jitted ``(a, b) -> (A (P, k), B (k, Q), P, k, Q, result shape)``."""
-    perm, _ = _dot_layout(b)
+@standalone
+def _matrix(x, r, c, cls):
+    """``x`` as a contiguous (r, c) matrix of type ``cls``."""
+    return np.ascontiguousarray(x).astype(cls).reshape((r, c))
 
-    def parts(a, b):
-        P, k, Q, shape = _dot_shape(a.shape, b.shape)
-        A = np.ascontiguousarray(a).astype(cls).reshape((P, k))
-        B = np.ascontiguousarray(np.transpose(b, perm)).astype(cls).reshape((k, Q))
-        return A, B, P, k, Q, shape
-    return njit(parts)
+
+@standalone
+def _columns(b, k, m, cls):
+    """``b`` (..., k, m) as the (k, Q) matrix whose column ``p * m + j`` is ``b[p, :, j]``."""
+    bf = np.ascontiguousarray(b).reshape(b.size)
+    lead = b.size // max(k * m, 1)
+    out = np.empty((k, lead * m), cls)
+    for p in range(lead):
+        for i in range(k):
+            for j in range(m):
+                out[i, p * m + j] = bf[(p * k + i) * m + j]
+    return out
+
+
+@standalone
+def _uncolumns(B, k, m):
+    """The inverse of :func:`_columns`, flat in ``b``'s order."""
+    lead = B.shape[1] // max(m, 1)
+    out = np.empty(B.size, B.dtype)
+    for p in range(lead):
+        for i in range(k):
+            for j in range(m):
+                out[(p * k + i) * m + j] = B[i, p * m + j]
+    return out
 
 
 def dot_impl(a, b):
     """Implementation ``(a, b)`` of ``np.dot`` for operands with more than 2 dims."""
     _check_arrays("dot", a, b)
-    cls = result_class(a, b)
-    parts, rd = _dot_parts(a, b, cls), a.ndim - 1 + max(b.ndim - 1, 0)
+    cls, rd = result_class(a, b), a.ndim - 1 + max(b.ndim - 1, 0)
 
     def impl(a, b):
-        A, B, P, k, Q, shape = parts(a, b)
-        return _blas.dot(A, B).reshape(to_fixed_tuple(shape, rd))
+        P, k, m, Q, shape = _dot_shape(a.shape, b.shape)
+        product = _blas.dot(_matrix(a, P, k, cls), _columns(b, k, m, cls))
+        return product.reshape(to_fixed_tuple(shape, rd))
     return impl
 
 
@@ -236,18 +249,15 @@ def dot_adjoint_impl(g, x, other, first):
     a, b = (x, other) if first else (other, x)
     _check_arrays("dot_adjoint", a, b)
     cls = result_class(g, other)
-    parts = _dot_parts(a, b, cls)
-    perm, inverse = _dot_layout(b)
 
     def impl_a(g, a, b):
-        A, B, P, k, Q, shape = parts(a, b)
-        G = np.ascontiguousarray(g).astype(cls).reshape((P, Q))
-        return _blas.dot(G, np.ascontiguousarray(B.T)).reshape(a.shape)
+        P, k, m, Q, shape = _dot_shape(a.shape, b.shape)
+        B = _columns(b, k, m, cls)
+        return _blas.dot(_matrix(g, P, Q, cls), np.ascontiguousarray(B.T)).reshape(a.shape)
 
     def impl_b(g, a, b):
-        A, B, P, k, Q, shape = parts(a, b)
-        G = np.ascontiguousarray(g).astype(cls).reshape((P, Q))
-        full = _blas.dot(np.ascontiguousarray(A.T), G)      # (k, Q): b with its contracted axis first
-        moved = np.transpose(b, perm).shape
-        return np.ascontiguousarray(np.transpose(full.reshape(moved), inverse))
+        P, k, m, Q, shape = _dot_shape(a.shape, b.shape)
+        A = _matrix(a, P, k, cls)
+        full = _blas.dot(np.ascontiguousarray(A.T), _matrix(g, P, Q, cls))
+        return _uncolumns(full, k, m).reshape(b.shape)
     return impl_a if first else impl_b

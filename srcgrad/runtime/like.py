@@ -41,13 +41,13 @@ def _ov_float_like(x):
 def sum_like(x, axis=None, keepdims=False):
     """The type and shape of ``np.sum(x, axis, keepdims=keepdims)``; the sum itself when ``axis`` is
     given or dims are kept."""
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=bool(keepdims))
 
 
 def mean_like(x, axis=None, keepdims=False):
     """The type and shape of ``np.mean(x, axis, keepdims=keepdims)``; the mean itself when ``axis``
     is given or dims are kept."""
-    return np.mean(x, axis=axis, keepdims=keepdims)
+    return np.mean(x, axis=axis, keepdims=bool(keepdims))
 
 
 def _reduction_like(mean):

@@ -17,7 +17,7 @@ def _is_none(t):
 
 
 def mean(x, axis=None, dtype=None, out=None, keepdims=False):
-    return np.mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    return np.mean(x, axis=axis, dtype=dtype, out=out, keepdims=bool(keepdims))
 
 
 def _unsupported(dtype, out):
@@ -150,7 +150,7 @@ def _truth(c):
 def reduce_sum(x, axis=None, dtype=None, out=None, keepdims=False):
     """``np.sum``, with what Numba's lacks: ``axis=None`` passed explicitly, a tuple of axes and
     ``keepdims`` (generated code calls it for every ``np.sum``)."""
-    return np.sum(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    return np.sum(x, axis=axis, dtype=dtype, out=out, keepdims=bool(keepdims))
 
 
 @overload(reduce_sum)

@@ -193,11 +193,11 @@ def _ov_mean_adjoint(g, x, axis=None):
 
 # -- amax / amin ------------------------------------------------------------
 def amax(x, axis=None, out=None, keepdims=False):
-    return np.max(x, axis=axis, out=out, keepdims=keepdims)
+    return np.max(x, axis=axis, out=out, keepdims=bool(keepdims))
 
 
 def amin(x, axis=None, out=None, keepdims=False):
-    return np.min(x, axis=axis, out=out, keepdims=keepdims)
+    return np.min(x, axis=axis, out=out, keepdims=bool(keepdims))
 
 
 def _extreme_impl(name, x, axis, out, keepdims, is_max):
