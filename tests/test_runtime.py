@@ -390,8 +390,11 @@ def test_dot_adjoint_closed_forms():
     ga, gb = j_dot(g1, a, v)
     np.testing.assert_allclose(ga, np.outer(g1, v))
     np.testing.assert_allclose(gb, a.T @ g1)
-    with pytest.raises(TypingError):
-        j_dot(rand((2, 2, 2)), rand((2, 2, 3)), rand((3, 2)))
+    # beyond 2-D, np.dot contracts the last axis of a with the second-to-last of b
+    a3, b3, g3 = rand((2, 2, 3)), rand((4, 3, 2)), rand((2, 2, 4, 2))
+    ga, gb = j_dot(g3, a3, b3)
+    np.testing.assert_allclose(ga, np.einsum("ijkm,klm->ijl", g3, b3), rtol=1e-12)
+    np.testing.assert_allclose(gb, np.einsum("ijl,ijkm->klm", a3, g3), rtol=1e-12)
 
 
 @pytest.mark.parametrize("sa,sb,dt", [((3,), (4,), F64), full((2, 2), None, F32),

@@ -196,18 +196,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def translate(exc, info):
     message = _ANSI.sub("", str(exc))
-    refused = re.search(r"srcgrad-unsupported: ([^\n]*)", message)
-    if refused:             # a construct refused where only Numba's types tell (srt.refuse_view)
-        return UnsupportedError(refused.group(1).strip().replace(" |", "\n"))
-    own = re.search(r"srcgrad: ([^\n]*)", message)
-    if own:
-        return ArgumentError(own.group(1).strip())
     where = None
     generated = os.path.basename(str(info.path))
     for m in re.finditer(r'File "([^"]+)", line (\d+)', message):
         if os.path.basename(m.group(1)) == generated:
             where = info.origins.get(int(m.group(2)))
             break
+    refused = re.search(r"srcgrad-unsupported: ([^\n]*)", message)
+    if refused:             # a construct refused where only Numba's types tell (srt.refuse_view)
+        text = refused.group(1).strip().replace(" |", "\n")
+        located = re.search(r"\.py:\d+", text) is None and where is not None
+        return UnsupportedError(f"{where.where()}: {text}" if located else text)
+    own = re.search(r"srcgrad: ([^\n]*)", message)
+    if own:
+        return ArgumentError(own.group(1).strip())
     lines = [line.strip() for line in message.splitlines()
              if line.strip() and not line.startswith("Failed in")]
     summary = lines[0] if lines else type(exc).__name__

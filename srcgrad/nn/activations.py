@@ -40,7 +40,7 @@ def _sigmoid_rule(g, ans, x):
 # rule lets that form be differentiated again: d/dx s'(x) = s'(x) (1 - 2 s(x)) = -s'(x) tanh(x / 2)
 _namespace.sigmoid_slope = _k.sigmoid_slope
 defrule("nn.sigmoid_slope", ("x",), objects=(_k.sigmoid_slope,), emit="sgc.sigmoid_slope",
-        like="srt.float_like(x)", x="-g * sgc.sigmoid_slope(x) * np.tanh(0.5 * x)")
+        elementwise=True, like="srt.float_like(x)", x="-g * sgc.sigmoid_slope(x) * np.tanh(0.5 * x)")
 
 
 recompute_vjp(sigmoid, "g * sgc.sigmoid_slope(x)")

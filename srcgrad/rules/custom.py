@@ -43,7 +43,8 @@ from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template, defrule
 
 # a rule's one result, bare or in a 1-tuple: the identity when generated code is differentiated again
 # (the rule's source is inlined there, where a 1-tuple is already its element)
-defrule("sgc.one_result", ("x", "rule"), objects=(namespace.one_result,), x="g")
+defrule("sgc.one_result", ("x", "rule"), objects=(namespace.one_result,),
+        tangents={"x": "sgc.one_result(t, rule)"}, x="g")
 
 
 class CustomFunction(CPUDispatcher):

@@ -1,24 +1,39 @@
-"""Rules for reductions. Numba lacks some axis forms (``np.max(a, axis=1)``, ``np.mean(a, axis=0)``),
-so those are emitted as srcgrad runtime helpers that behave like NumPy."""
+"""Rules for reductions. Numba lacks many of NumPy's forms (``np.max(a, axis=1)``, ``np.mean(a,
+axis=0)``, a tuple of axes, ``keepdims``), so every reduction is emitted as a srcgrad runtime helper
+that behaves like NumPy. Parameters follow NumPy's order, so positional arguments bind as NumPy binds
+them; ``dtype=`` and ``out=`` are refused by the helpers. The adjoint helpers see from the
+cotangent's shape whether the reduction kept its dims."""
 import builtins
 
 import numpy as np
 
 from .registry import defrule
 
-# the tangent of a max/min: t at the extreme, averaged over ties (the weights of the reverse rule)
-_EXTREME_TANGENT = "srt.reduce_sum(srt.extreme_adjoint(srt.ones_like(y), x, y, axis) * t, axis)"
+_REDUCTION = ("x", "axis", "dtype", "out", "keepdims")
+# (keepdims defaults to None, not False: a constant False makes Numba compile the helper once per
+# axis value, None only once)
+_NONE = {"axis": None, "dtype": None, "out": None, "keepdims": None}
 
-defrule("np.sum", ("x", "axis"), objects=(np.sum, builtins.sum), defaults={"axis": None},
-        tangents={"x": "srt.reduce_sum(t, axis)"}, like="srt.sum_like(x, axis)",
-        x="srt.sum_adjoint(g, like_x, axis)")
-defrule("np.mean", ("x", "axis"), objects=(np.mean,), emit="srt.mean", defaults={"axis": None},
-        always_pass=("axis",), tangents={"x": "srt.mean(t, axis)"}, like="srt.mean_like(x, axis)",
-        x="srt.mean_adjoint(g, like_x, axis)")
-# Ties share the cotangent equally, as TensorFlow's reduce_max gradient does.
-defrule("np.max", ("x", "axis"), objects=(np.max, np.amax), emit="srt.amax", defaults={"axis": None},
-        always_pass=("axis",), tangents={"x": _EXTREME_TANGENT},
-        x="srt.extreme_adjoint(g, x, y, axis)")
-defrule("np.min", ("x", "axis"), objects=(np.min, np.amin), emit="srt.amin", defaults={"axis": None},
-        always_pass=("axis",), tangents={"x": _EXTREME_TANGENT},
-        x="srt.extreme_adjoint(g, x, y, axis)")
+
+def _sum(axis, keepdims):
+    return dict(emit="srt.reduce_sum", tangents={"x": f"srt.reduce_sum(t, {axis}, None, None, {keepdims})"},
+                like=f"srt.sum_like(x, {axis}, {keepdims})",
+                x=f"srt.sum_adjoint(g, like_x, {axis})")
+
+
+defrule("np.sum", _REDUCTION, objects=(np.sum,), defaults=_NONE, **_sum("axis", "keepdims"))
+defrule("sum", ("x",), objects=(builtins.sum,), **_sum("None", "None"))   # sum(x, start): refused
+defrule("np.mean", _REDUCTION, objects=(np.mean,), emit="srt.mean", defaults=_NONE,
+        always_pass=("axis",),
+        tangents={"x": "srt.mean(t, axis, None, None, keepdims)"},
+        like="srt.mean_like(x, axis, keepdims)", x="srt.mean_adjoint(g, like_x, axis)")
+
+# Ties share the cotangent equally, as TensorFlow's reduce_max gradient does; the tangent is t at
+# the extreme, averaged over ties (the weights of the reverse rule).
+_WEIGHTS = "srt.extreme_adjoint(srt.ones_like(y), x, y, axis)"
+for _name, _objects, _helper in (("max", (np.max, np.amax), "srt.amax"),
+                                 ("min", (np.min, np.amin), "srt.amin")):
+    defrule(f"np.{_name}", ("x", "axis", "out", "keepdims"), objects=_objects, emit=_helper,
+            defaults={"axis": None, "out": None, "keepdims": None}, always_pass=("axis",),
+            tangents={"x": f"srt.reduce_sum({_WEIGHTS} * t, axis, None, None, keepdims)"},
+            x="srt.extreme_adjoint(g, x, y, axis)")

@@ -6,14 +6,28 @@ names, ``g`` (the cotangent of the output) and ``y`` (the output itself, so tanh
 ``1 - y*y``). ``like_x`` stands for "something shaped like x" (the adjoint being accumulated): rules
 that need only an operand's shape, such as ``unbroadcast``, use it so the reverse sweep never has to
 keep that operand's value. ``like=`` names a cheap stand-in with the result's type and shape (see
-:mod:`srcgrad.runtime.like`), used when a gradient reads the result only for those. Templates are parsed once and spliced into generated code with names substituted, so
-a rule reads like the math (Tangent's idea) and adding an op is one ``defrule`` call.
+:mod:`srcgrad.runtime.like`), used when a gradient reads the result only for those. Templates are
+parsed once and spliced into generated code with names substituted, so a rule reads like the math
+(Tangent's idea) and adding an op is one ``defrule`` call.
+
+Forward mode needs a *tangent* template per parameter (``t``: the parameter's tangent). Only an
+elementwise primitive, whose Jacobian is diagonal, can take it from its reverse template (read ``g``
+as ``t``, drop ``unbroadcast``); any other rule must give ``tangents=``, and one that declares
+neither is refused when it is registered (:class:`RuleError`), because a derived forward rule for a
+product, a reduction or a permutation would be silently wrong.
 """
 import ast
 import copy
 from dataclasses import dataclass, field
 
-_SENTINEL = object()
+from ..errors import SrcgradError
+
+# names a template gives a meaning of its own: a parameter with one of them could not be read
+SPECIAL_NAMES = ("g", "y", "t")
+
+
+class RuleError(SrcgradError):
+    """A derivative rule was registered in a form that could give wrong derivatives."""
 
 
 @dataclass
@@ -28,6 +42,7 @@ class Rule:
     tangents: dict = field(default_factory=dict)   # parameter -> forward-mode template (in ``t``)
     like: object = None            # template of a stand-in with the result's type and shape, or None
     recompute: dict = field(default_factory=dict)  # parameter -> template that does not read ``y``
+    elementwise: bool = False      # declared: diagonal Jacobian, so tangents may come from adjoints
 
     aliases = {}                   # template name -> parameter (custom rules name arguments by position)
 
@@ -57,12 +72,15 @@ class Rule:
     def tangent(self, param):
         """The forward-mode term of ``param``: its tangent ``t`` pushed through the primitive.
 
-        For an elementwise primitive the Jacobian is diagonal, so the term is the cotangent
-        template with ``g`` read as ``t`` and without ``unbroadcast`` (broadcasting happens forward).
-        Other primitives (products, reductions, shape changes) give theirs explicitly.
+        For a primitive declared elementwise the Jacobian is diagonal, so the term may be the
+        cotangent template with ``g`` read as ``t`` and without ``unbroadcast`` (broadcasting
+        happens forward). Other primitives (products, reductions, shape changes) give theirs
+        explicitly; registration refuses a rule that does neither.
         """
         if param in self.tangents:
             return self.tangents[param]
+        if not self.elementwise:
+            raise RuleError(f"rule {self.key}: no forward-mode template for {param!r}")
         return _elementwise_tangent(self.adjoints[param])
 
 
@@ -91,48 +109,59 @@ def _elementwise_tangent(template):
 
 
 def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), tangents=None,
-            like=None, recompute=None, **adjoints):
+            like=None, recompute=None, elementwise=False, **adjoints):
     """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text;
-    ``tangents`` (only for primitives that are not elementwise) maps parameter -> forward term;
-    ``like`` is the template of a stand-in with the result's type and shape; ``recompute`` maps
-    parameter -> a template that does not read ``y`` (for adjoint templates that do)."""
+    ``tangents`` maps parameter -> forward term, required for every parameter with an adjoint
+    unless ``elementwise=True`` declares the Jacobian diagonal; ``like`` is the template of a
+    stand-in with the result's type and shape; ``recompute`` maps parameter -> a template that does
+    not read ``y`` (for adjoint templates that do)."""
     rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
-                adjoints={p: _parse_template(t) for p, t in adjoints.items()},
-                always_pass=tuple(always_pass),
-                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()},
-                like=_parse_template(like) if like else None,
-                recompute={p: _parse_template(t) for p, t in (recompute or {}).items()})
-    RULES[key] = rule
-    for obj in objects:
-        _BY_OBJECT[id(obj)] = rule
-        _OBJECTS.append(obj)
-    return rule
+                adjoints=_parse_all(adjoints), always_pass=tuple(always_pass),
+                tangents=_parse_all(tangents), like=_parse_template(like) if like else None,
+                recompute=_parse_all(recompute), elementwise=elementwise)
+    return _register(rule, objects)
 
 
 def defnondiff(key, objects=(), emit=None):
-    """Register a function whose result has no derivative (shapes, indices, comparisons...)."""
-    rule = Rule(key=key, emit=emit or key, params=(), differentiable=False)
-    RULES[key] = rule
-    for obj in objects:
-        _BY_OBJECT[id(obj)] = rule
-        _OBJECTS.append(obj)
-    return rule
+    """Register a function whose result has no derivative: it must be constant almost everywhere
+    in every argument (shapes, indices, comparisons, rounding), never merely hard to differentiate."""
+    return _register(Rule(key=key, emit=emit or key, params=(), differentiable=False), objects)
 
 
-def defbinop(op_class, key, tangents=None, **adjoints):
-    rule = Rule(key=key, emit=key, params=("a", "b"),
-                adjoints={p: _parse_template(t) for p, t in adjoints.items()},
-                tangents={p: _parse_template(t) for p, t in (tangents or {}).items()})
-    _BINOPS[op_class] = rule
-    RULES[key] = rule
+def defbinop(op_class, key, tangents=None, elementwise=True, **adjoints):
+    """Register a Python binary operator (elementwise unless ``tangents`` say otherwise)."""
+    rule = Rule(key=key, emit=key, params=("a", "b"), adjoints=_parse_all(adjoints),
+                tangents=_parse_all(tangents), elementwise=elementwise)
+    _BINOPS[op_class] = _register(rule)
     return rule
 
 
 def defunaryop(op_class, key, **adjoints):
-    rule = Rule(key=key, emit=key, params=("a",),
-                adjoints={p: _parse_template(t) for p, t in adjoints.items()})
-    _UNARYOPS[op_class] = rule
-    RULES[key] = rule
+    """Register a Python unary operator (elementwise)."""
+    rule = Rule(key=key, emit=key, params=("a",), adjoints=_parse_all(adjoints), elementwise=True)
+    _UNARYOPS[op_class] = _register(rule)
+    return rule
+
+
+def _parse_all(templates):
+    return {p: _parse_template(t) for p, t in (templates or {}).items()}
+
+
+def _register(rule, objects=()):
+    """Check ``rule`` for what would make its derivatives silently wrong, then make it known."""
+    problems = [f"parameter {p!r} has the name templates use for the output's cotangent, the "
+                "output or the tangent" for p in rule.params if p in SPECIAL_NAMES]
+    problems += [f"template for {p!r}, which is not a parameter"
+                 for p in (*rule.adjoints, *rule.tangents, *rule.recompute) if p not in rule.params]
+    if not rule.elementwise:
+        problems += [f"parameter {p!r} has a reverse template but no forward one: give tangents= "
+                     "or declare elementwise=True" for p in rule.adjoints if p not in rule.tangents]
+    if problems:
+        raise RuleError(f"rule {rule.key}: " + "; ".join(problems))
+    RULES[rule.key] = rule
+    for obj in objects:
+        _BY_OBJECT[id(obj)] = rule
+        _OBJECTS.append(obj)
     return rule
 
 
@@ -158,5 +187,6 @@ def fingerprint():
                        for p, t in sorted(r.adjoints.items()))
         like = ast.unparse(r.like) if r.like is not None else ""
         again = ";".join(f"{p}={ast.unparse(t)}" for p, t in sorted(r.recompute.items()))
-        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}|{again}")
+        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}|"
+                     f"{again}|{r.elementwise}|{r.always_pass}")
     return "\n".join(parts)

@@ -6,7 +6,7 @@ The most used ones are exported as disk-cached entry points to those overloads (
 """
 from .adjoint import seed, seed_at, select, sign, snapshot, zero
 from .linalg import outer_adjoint_a, outer_adjoint_b, reshape_like
-from .lowered import (broadcast_like, clip, log_or_zero, mean, ravel, reshape, reverse_cumsum,
+from .lowered import (broadcast_like, clip, log_or_zero, mean, ndim, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import check_finite, stop_gradient
 from .parallel import (serial_dot, serial_mean, serial_prod, serial_std, serial_sum, serial_var,
@@ -17,9 +17,13 @@ from .views import is_copy, refuse_view, view_adjoint
 from .tangent import expand_like
 from .reductions import amax, amin, extreme_adjoint, mean_adjoint, sum_adjoint
 from .tape import accumulate, cast_like, extend_tape, new_exact_tape, new_tape, trip
+from .pointwise import float_gate, pow_lower, pow_slope, to_bool, to_float32, to_float64, to_int32, to_int64
+from .arrays import (arange_start_adjoint, arange_start_tangent, linspace_start_adjoint,
+                     linspace_stop_adjoint, ramp, ramp_dot, sort, sort_adjoint, sort_tangent)
 # the most used overloads, through disk-cached entry points (see cached.py)
 from .cached import (check_float, dot, dot_adjoint_a, dot_adjoint_b, example_like, first_adjoint,
-                     float_like, matmul, mean_like, ones_like, spread_mean, spread_sum, sum_like,
+                     float_like, matmul, matmul_adjoint_a, matmul_adjoint_b, mean_like, ones_like,
+                     spread_mean, spread_sum, sum_like,
                      unbroadcast, zeros_like)
 
 __all__ = [
@@ -27,9 +31,16 @@ __all__ = [
     "check_float", "snapshot", "seed", "seed_at", "reshape_like", "reshape", "ravel", "mean",
     "clip", "log_or_zero", "reverse_cumsum", "reduce_sum", "broadcast_like", "truth", "stop_gradient",
     "sum_adjoint", "mean_adjoint", "spread_sum", "spread_mean", "amax", "amin", "extreme_adjoint",
-    "dot", "matmul", "dot_adjoint_a", "dot_adjoint_b", "outer_adjoint_a", "outer_adjoint_b",
-    "new_tape", "new_exact_tape", "cast_like", "accumulate", "extend_tape", "trip", "float_like", "sum_like", "mean_like", "example_like",
+    "dot", "matmul", "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
+    "outer_adjoint_a", "outer_adjoint_b",
+    "new_tape", "new_exact_tape", "cast_like", "accumulate", "extend_tape", "trip", "float_like",
+    "sum_like", "mean_like", "example_like",
     "exp", "expm1", "log", "log1p", "tanh", "tanh_slope",
     "serial_sum", "serial_prod", "serial_mean", "serial_var", "serial_std", "serial_dot",
-    "spread_sum_dense", "spread_mean_dense", "check_finite", "add_at", "put", "take_written", "is_copy", "refuse_view", "view_adjoint", "expand_like",
+    "spread_sum_dense", "spread_mean_dense", "check_finite",
+    "add_at", "put", "take_written", "is_copy", "refuse_view", "view_adjoint", "expand_like",
+    "ndim", "pow_slope", "pow_lower", "float_gate", "to_float64", "to_float32", "to_int64", "to_int32",
+    "to_bool",
+    "sort", "sort_adjoint", "sort_tangent", "linspace_start_adjoint", "linspace_stop_adjoint",
+    "arange_start_adjoint", "arange_start_tangent", "ramp_dot", "ramp",
 ]

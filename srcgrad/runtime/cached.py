@@ -69,6 +69,18 @@ def dot_adjoint_b(g, a, b):
     return _linalg.dot_adjoint_b(g, a, b)
 
 
+@standalone
+def matmul_adjoint_a(g, a, b):
+    """:func:`srcgrad.runtime.linalg.matmul_adjoint_a`."""
+    return _linalg.matmul_adjoint_a(g, a, b)
+
+
+@standalone
+def matmul_adjoint_b(g, a, b):
+    """:func:`srcgrad.runtime.linalg.matmul_adjoint_b`."""
+    return _linalg.matmul_adjoint_b(g, a, b)
+
+
 # -- bookkeeping: plain cached functions, inlined into the caller ----------------------------------
 @njit(cache=True)
 def first_adjoint(value, like, fresh):
@@ -101,12 +113,12 @@ def float_like(x):
 
 
 @njit(cache=True)
-def sum_like(x, axis=None):
-    """:func:`srcgrad.runtime.like.sum_like`."""
-    return _like.sum_like(x, axis)
+def sum_like(x, axis=None, keepdims=False):
+    """:func:`srcgrad.runtime.like.sum_like` (``keepdims`` a constant: a literal signature)."""
+    return _like.sum_like(x, axis, keepdims)
 
 
 @njit(cache=True)
-def mean_like(x, axis=None):
-    """:func:`srcgrad.runtime.like.mean_like`."""
-    return _like.mean_like(x, axis)
+def mean_like(x, axis=None, keepdims=False):
+    """:func:`srcgrad.runtime.like.mean_like` (``keepdims`` a constant: a literal signature)."""
+    return _like.mean_like(x, axis, keepdims)

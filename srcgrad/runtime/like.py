@@ -12,6 +12,8 @@ from numba.core import types
 from numba.extending import overload
 
 from .adjoint import float_class, is_array, is_scalar, np_class, py_float_dtype, unsupported
+from . import axes
+from . import lowered as _lowered
 from .lowered import _is_none
 
 
@@ -36,34 +38,39 @@ def _ov_float_like(x):
     raise unsupported("float_like", x)
 
 
-def sum_like(x, axis=None):
-    """The type and shape of ``np.sum(x, axis)``; the sum itself when ``axis`` is given."""
-    return np.sum(x, axis=axis)
+def sum_like(x, axis=None, keepdims=False):
+    """The type and shape of ``np.sum(x, axis, keepdims=keepdims)``; the sum itself when ``axis`` is
+    given or dims are kept."""
+    return np.sum(x, axis=axis, keepdims=bool(keepdims))
 
 
-def mean_like(x, axis=None):
-    """The type and shape of ``np.mean(x, axis)``; the mean itself when ``axis`` is given."""
-    return np.mean(x, axis=axis)
+def mean_like(x, axis=None, keepdims=False):
+    """The type and shape of ``np.mean(x, axis, keepdims=keepdims)``; the mean itself when ``axis``
+    is given or dims are kept."""
+    return np.mean(x, axis=axis, keepdims=bool(keepdims))
 
 
 def _reduction_like(mean):
-    def ov(x, axis=None):
+    def ov(x, axis=None, keepdims=False):
         x = types.unliteral(x)
-        if _is_none(axis) and is_array(x):
+        if axes.keepdims_value("sum_like", keepdims) or not _is_none(axis):
+            # computed: only full reductions are skipped
+            reduce = _lowered.mean if mean else _lowered.reduce_sum
+            return lambda x, axis=None, keepdims=False: reduce(x, axis, None, None, keepdims)
+        if is_array(x):
             if mean:
                 cls = float_class(x)
-                return lambda x, axis=None: cls(0)
+                return lambda x, axis=None, keepdims=False: cls(0)
             if isinstance(x.dtype, types.Float):
                 cls = float_class(x)
-                return lambda x, axis=None: cls(0)
-            return lambda x, axis=None: np.sum(np.empty(0, x.dtype))     # NumPy's integer sum type
-        if _is_none(axis) and is_scalar(x):
+                return lambda x, axis=None, keepdims=False: cls(0)
+            # NumPy's integer sum type
+            return lambda x, axis=None, keepdims=False: np.sum(np.empty(0, x.dtype))
+        if is_scalar(x):
             if mean:
-                return lambda x, axis=None: x * 1.0
-            return lambda x, axis=None: x
-        if mean:    # a reduction along an axis is computed: only full reductions are skipped
-            return lambda x, axis=None: np.sum(x, axis=axis) / x.shape[axis]
-        return lambda x, axis=None: np.sum(x, axis=axis)
+                return lambda x, axis=None, keepdims=False: x * 1.0
+            return lambda x, axis=None, keepdims=False: x
+        raise unsupported("sum_like", x)
     return ov
 
 

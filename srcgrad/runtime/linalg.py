@@ -1,7 +1,9 @@
 """Adjoints of ``np.dot`` / ``@``, ``np.outer`` and reshape/ravel (``reshape_like``).
 
 The cotangent formula depends on the operands' ndim (scalar, 1-D, 2-D), which
-generated code does not know, so it calls these helpers.  Numba's ``np.dot``
+generated code does not know, so it calls these helpers. Beyond two dimensions
+``np.dot`` and ``np.matmul`` differ (:mod:`.batched` has both), so ``@`` has
+its own adjoints, ``matmul_adjoint_a``/``_b``, the same as ``np.dot``'s up to 2-D.  Numba's ``np.dot``
 needs contiguous operands of one float dtype, so operands (possibly transposed
 views) are made contiguous and cast to the common float type of the inputs
 that enter the formula.  Results always have exactly the operand's shape
@@ -15,6 +17,7 @@ from numba.extending import overload
 from numba.np.numpy_support import as_dtype, from_dtype
 
 from ..errors import ShapeError
+from . import batched as _batched
 from . import blas as _blas
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
@@ -43,18 +46,53 @@ def _py_dot_adj(g, a, b):
     elif na == 1 and nb == 2:
         r = b @ g
     else:
-        raise TypeError("srcgrad.dot_adjoint: unsupported operand ndims %d, %d" % (na, nb))
+        return _py_dot_nd(g, a, b, dt)[0]
     if isinstance(a, np.ndarray):
         return np.array(np.broadcast_to(r, a.shape), dtype=dt)
     return dt.type(r)
+
+
+def _py_dot_nd(g, a, b, dt):
+    """Both cotangents of ``np.dot(a, b)`` for N-d operands: A (P, k) times B (k, Q)."""
+    a, b, k = np.asarray(a, dt), np.asarray(b, dt), np.shape(a)[-1]
+    moved = np.moveaxis(b, -2, 0) if b.ndim > 1 else b
+    A, B = a.reshape(-1, k), moved.reshape(k, -1)
+    G = np.asarray(g, dt).reshape(A.shape[0], B.shape[1])
+    gb = (A.T @ G).reshape(moved.shape)
+    return (G @ B.T).reshape(a.shape), (np.moveaxis(gb, 0, -2) if b.ndim > 1 else gb)
 
 
 def dot_adjoint_a(g, a, b):
     return _py_dot_adj(g, a, b)
 
 
+def matmul_adjoint_a(g, a, b):
+    """Cotangent of ``a`` in ``a @ b`` (Python version)."""
+    if max(np.ndim(a), np.ndim(b)) <= 2:
+        return dot_adjoint_a(g, a, b)
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    full = np.asarray(g).reshape(np.matmul(a2, b2).shape) @ np.swapaxes(b2, -1, -2)
+    from .reductions import unbroadcast
+    return unbroadcast(full, a2).reshape(a.shape)
+
+
+def matmul_adjoint_b(g, a, b):
+    """Cotangent of ``b`` in ``a @ b`` (Python version)."""
+    if max(np.ndim(a), np.ndim(b)) <= 2:
+        return dot_adjoint_b(g, a, b)
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    g2 = np.asarray(g).reshape(np.matmul(a2, b2).shape)
+    full = np.swapaxes(a2, -1, -2) @ g2
+    from .reductions import unbroadcast
+    return unbroadcast(full, b2).reshape(b.shape)
+
+
 def dot_adjoint_b(g, a, b):
     na, nb = np.ndim(a), np.ndim(b)
+    if na > 2 or nb > 2:
+        return _py_dot_nd(g, a, b, _py_common(g, a))[1]
     if na == 2 and nb >= 1:                       # 2-D.2-D and 2-D.1-D: a.T @ g
         dt = _py_common(g, a)
         return np.asarray(a, dt).T @ np.asarray(g, dt)
@@ -121,10 +159,17 @@ def _mk(expr, first, env):
     return ns["impl"]
 
 
-def _dot_adj_impl(name, g, x, other, first):
-    """Implementation (g, a, b) of the cotangent of operand ``x`` of np.dot;
-    ``other`` is the other operand and ``first`` tells whether x is ``a``."""
+def _beyond_2d(*ts):
+    return any(is_array(t) and t.ndim > 2 for t in ts)
+
+
+def _dot_adj_impl(name, g, x, other, first, stacked=False):
+    """Implementation (g, a, b) of the cotangent of operand ``x`` of np.dot (of ``@`` when
+    ``stacked``); ``other`` is the other operand and ``first`` tells whether x is ``a``."""
     g, x, other = types.unliteral(g), types.unliteral(x), types.unliteral(other)
+    if _beyond_2d(x, other):
+        adjoint = _batched.matmul_adjoint_impl if stacked else _batched.dot_adjoint_impl
+        return adjoint(g, x, other, first)
     _check(name, g, x, other)
     cls = _common_class(g, other)
     nx = x.ndim if is_array(x) else -1
@@ -206,6 +251,8 @@ def _kernel_product(a, b):
 
 @overload(matmul)
 def _ov_matmul(a, b):
+    if _beyond_2d(a, b):
+        return _batched.matmul_impl(a, b)
     return _kernel_product(a, b) or (lambda a, b: a @ b)
 
 
@@ -213,6 +260,8 @@ def _ov_matmul(a, b):
 def _ov_dot(a, b):
     if isinstance(a, types.Number) or isinstance(b, types.Number):
         return lambda a, b: a * b
+    if _beyond_2d(a, b):
+        return _batched.dot_impl(a, b)
     return _kernel_product(a, b) or (lambda a, b: np.dot(a, b))
 
 
@@ -254,6 +303,16 @@ def _ov_dot_adjoint_a(g, a, b):
 @overload(dot_adjoint_b)
 def _ov_dot_adjoint_b(g, a, b):
     return _dot_adj_impl("dot_adjoint_b", g, b, a, False)
+
+
+@overload(matmul_adjoint_a)
+def _ov_matmul_adjoint_a(g, a, b):
+    return _dot_adj_impl("matmul_adjoint_a", g, a, b, True, stacked=True)
+
+
+@overload(matmul_adjoint_b)
+def _ov_matmul_adjoint_b(g, a, b):
+    return _dot_adj_impl("matmul_adjoint_b", g, b, a, False, stacked=True)
 
 
 def _outer_impl(name, g, x, other, first):

@@ -9,23 +9,33 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from . import axes
+
 
 def _is_none(t):
     return t is None or isinstance(t, (types.NoneType, types.Omitted))
 
 
-def mean(x, axis=None):
-    return np.mean(x, axis=axis)
+def mean(x, axis=None, dtype=None, out=None, keepdims=False):
+    return np.mean(x, axis=axis, dtype=dtype, out=out, keepdims=bool(keepdims))
+
+
+def _unsupported(dtype, out):
+    """NumPy's reduction arguments that srcgrad does not take, named for the error."""
+    return (dtype, "dtype"), (out, "out")
 
 
 @overload(mean)
-def _mean(x, axis=None):
+def _mean(x, axis=None, dtype=None, out=None, keepdims=False):
+    if axes.is_general("mean", x, axis, keepdims, _unsupported(dtype, out)):
+        general = axes.reduce_impl("mean", x, axis, keepdims, "mean")
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: general(x, axis)
     if not isinstance(x, types.Array):
-        return lambda x, axis=None: x * 1.0
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: x * 1.0
     if _is_none(axis):
-        return lambda x, axis=None: np.mean(x)
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: np.mean(x)
 
-    def impl(x, axis=None):
+    def impl(x, axis=None, dtype=None, out=None, keepdims=False):
         return np.sum(x, axis=axis) / x.shape[axis]
     return impl
 
@@ -64,6 +74,17 @@ def _ravel(x):
     if not isinstance(x, types.Array):
         return lambda x: np.full(1, x)
     return lambda x: np.ascontiguousarray(x).reshape(x.size)
+
+
+def ndim(x):
+    """``np.ndim(x)``, which Numba does not compile."""
+    return np.ndim(x)
+
+
+@overload(ndim)
+def _ndim(x):
+    n = x.ndim if isinstance(x, types.Array) else 0
+    return lambda x: n
 
 
 def log_or_zero(x):
@@ -126,18 +147,22 @@ def _truth(c):
 
 
 
-def reduce_sum(x, axis=None):
-    """``np.sum(x, axis)`` with ``axis=None`` accepted inside Numba (forward-mode sums)."""
-    return np.sum(x, axis=axis)
+def reduce_sum(x, axis=None, dtype=None, out=None, keepdims=False):
+    """``np.sum``, with what Numba's lacks: ``axis=None`` passed explicitly, a tuple of axes and
+    ``keepdims`` (generated code calls it for every ``np.sum``)."""
+    return np.sum(x, axis=axis, dtype=dtype, out=out, keepdims=bool(keepdims))
 
 
 @overload(reduce_sum)
-def _reduce_sum(x, axis=None):
+def _reduce_sum(x, axis=None, dtype=None, out=None, keepdims=False):
+    if axes.is_general("reduce_sum", x, axis, keepdims, _unsupported(dtype, out)):
+        general = axes.reduce_impl("reduce_sum", x, axis, keepdims, "sum")
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: general(x, axis)
     if not isinstance(x, types.Array):
-        return lambda x, axis=None: x
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: x
     if _is_none(axis):
-        return lambda x, axis=None: np.sum(x)
-    return lambda x, axis=None: np.sum(x, axis=axis)
+        return lambda x, axis=None, dtype=None, out=None, keepdims=False: np.sum(x)
+    return lambda x, axis=None, dtype=None, out=None, keepdims=False: np.sum(x, axis=axis)
 
 
 def broadcast_like(h, like):

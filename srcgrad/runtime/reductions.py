@@ -9,7 +9,8 @@
   (TensorFlow's reduce_max gradient); a NaN extremum selects the NaN entries.
 
 ``axis`` is None (or omitted) or an int, possibly negative or literal.  Axis reductions
-view the input as (pre, n, post) blocks and loop: any ndim, quick to compile.
+view the input as (pre, n, post) blocks and loop: any ndim, quick to compile.  A tuple of axes,
+or ``keepdims=True``, takes the general form in :mod:`.axes`.
 """
 import numpy as np
 from numba.core import types
@@ -19,6 +20,7 @@ from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ..errors import ShapeError
+from . import axes as _axes
 from .standalone import standalone
 from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
                       py_float_dtype, scalar_cases, unsupported)
@@ -130,23 +132,27 @@ def _ov_item(v):
 
 # -- sum / mean adjoints ----------------------------------------------------
 def sum_adjoint(g, x, axis=None):
+    """The adjoint of ``np.sum(x, axis)``; ``g`` with or without the reduced dims (keepdims)."""
     if not isinstance(x, np.ndarray):
         return g
     dt = py_float_dtype(g)
-    if axis is None or x.ndim == 1:
+    if axis is None:
         return np.full(x.shape, _item(g), dt)
-    return np.broadcast_to(np.expand_dims(g, axis % x.ndim), x.shape).astype(dt)
+    g = np.asarray(g) if np.ndim(g) == x.ndim else np.expand_dims(g, axis)
+    return np.broadcast_to(g, x.shape).astype(dt)
 
 
 def mean_adjoint(g, x, axis=None):
     if not isinstance(x, np.ndarray):
         return g
     out = sum_adjoint(g, x, axis)
-    out /= x.size if axis is None else x.shape[axis % x.ndim]
+    out /= x.size if axis is None else np.prod([x.shape[a] for a in np.atleast_1d(axis)])
     return out
 
 
 def _spread_impl(name, g, x, axis, mean):
+    if _axes.kept_or_tuple(name, g, x, axis):
+        return _axes.spread_impl(name, g, x, axis, mean)
     g, x = types.unliteral(g), types.unliteral(x)
     none = _check_axis(name, x, axis)
     cls = float_class(g)
@@ -186,67 +192,71 @@ def _ov_mean_adjoint(g, x, axis=None):
 
 
 # -- amax / amin ------------------------------------------------------------
-def amax(x, axis=None):
-    return np.max(x, axis=axis)
+def amax(x, axis=None, out=None, keepdims=False):
+    return np.max(x, axis=axis, out=out, keepdims=bool(keepdims))
 
 
-def amin(x, axis=None):
-    return np.min(x, axis=axis)
+def amin(x, axis=None, out=None, keepdims=False):
+    return np.min(x, axis=axis, out=out, keepdims=bool(keepdims))
 
 
-def _extreme_impl(name, x, axis, is_max):
+def _extreme_impl(name, x, axis, out, keepdims, is_max):
+    if _axes.is_general(name, x, axis, keepdims, ((out, "out"),)):
+        general = _axes.reduce_impl(name, x, axis, keepdims, "max" if is_max else "min")
+        return lambda x, axis=None, out=None, keepdims=False: general(x, axis)
     x = types.unliteral(x)
     none = _check_axis(name, x, axis)
     if is_scalar(x):
-        return lambda x, axis=None: x
+        return lambda x, axis=None, out=None, keepdims=False: x
     if not is_array(x):
         raise unsupported(name, x)
     if none or x.ndim == 1:
         red = np.max if is_max else np.min
 
-        def impl_all(x, axis=None):
+        def impl_all(x, axis=None, out=None, keepdims=False):
             if axis is not None:
                 _blocks(x.shape, axis)          # bounds check
             return red(x)
         return impl_all
     m = x.ndim - 1
 
-    def impl_axis(x, axis=None):
+    def impl_axis(x, axis=None, out=None, keepdims=False):
         ax, pre, n, post = _blocks(x.shape, axis)
         if n == 0:
             raise ShapeError("zero-size array to reduction operation with no identity")
         xc = np.ascontiguousarray(x).reshape((pre, n, post))
-        out = xc[:, 0, :].copy()
+        r = xc[:, 0, :].copy()
         for p in range(pre):
             for i in range(1, n):
                 for q in range(post):
                     v = xc[p, i, q]
-                    if (v > out[p, q] if is_max else v < out[p, q]) or v != v:  # NaN wins
-                        out[p, q] = v
-        return out.reshape(to_fixed_tuple(_drop(x.shape, ax), m))
+                    if (v > r[p, q] if is_max else v < r[p, q]) or v != v:  # NaN wins
+                        r[p, q] = v
+        return r.reshape(to_fixed_tuple(_drop(x.shape, ax), m))
     return impl_axis
 
 
 @overload(amax)
-def _ov_amax(x, axis=None):
-    return _extreme_impl("amax", x, axis, True)
+def _ov_amax(x, axis=None, out=None, keepdims=False):
+    return _extreme_impl("amax", x, axis, out, keepdims, True)
 
 
 @overload(amin)
-def _ov_amin(x, axis=None):
-    return _extreme_impl("amin", x, axis, False)
+def _ov_amin(x, axis=None, out=None, keepdims=False):
+    return _extreme_impl("amin", x, axis, out, keepdims, False)
 
 
 # -- max / min adjoint ------------------------------------------------------
 def extreme_adjoint(g, x, y, axis=None):
+    """The adjoint of ``np.max(x, axis)`` (or min) = ``y``; ``g`` and ``y`` with or without the
+    reduced dims (keepdims)."""
     if not isinstance(x, np.ndarray):
         return g
     dt = py_float_dtype(g)
-    if axis is not None and x.ndim > 1:
-        ax = axis % x.ndim
-        y, g = np.expand_dims(y, ax), np.expand_dims(g, ax)
+    if axis is not None and np.ndim(y) < x.ndim:
+        y, g = np.expand_dims(y, axis), np.expand_dims(g, axis)
     mask = (x == y) | ((x != x) & (y != y))
-    count = mask.sum() if axis is None or x.ndim == 1 else mask.sum(axis=axis, keepdims=True)
+    count = mask.sum() if axis is None else mask.sum(axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(mask, np.asarray(g, dt) / count, 0).astype(dt)
 
@@ -269,6 +279,8 @@ def _share(out, xc, yc, gc, pre, n, post, cls):
 
 @overload(extreme_adjoint)
 def _ov_extreme_adjoint(g, x, y, axis=None):
+    if _axes.kept_or_tuple("extreme_adjoint", y, x, axis):
+        return _axes.extreme_impl("extreme_adjoint", g, x, y, axis)
     g, x, y = types.unliteral(g), types.unliteral(x), types.unliteral(y)
     none = _check_axis("extreme_adjoint", x, axis)
     cls = float_class(g)

@@ -21,6 +21,7 @@ import copy
 from ..runtime import custom as namespace
 
 _ALLOCATING = {"srt.sum_adjoint", "srt.mean_adjoint", "srt.dot_adjoint_a", "srt.dot_adjoint_b",
+               "srt.matmul_adjoint_a", "srt.matmul_adjoint_b",
                "srt.outer_adjoint_a", "srt.outer_adjoint_b", "np.dot", "srt.ones_like", "srt.seed",
                "srt.seed_at"}
 _PASSING = {"srt.unbroadcast"}      # its first argument when shapes match, else a new array
