@@ -1,5 +1,5 @@
 """Adjoints started from their first contribution never share memory with each other or with the
-caller's arrays (srcgrad/transform/accumulate.py)."""
+caller's arrays (srcgrad/transform/zeros.py)."""
 import numpy as np
 
 import srcgrad

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from ..analysis.activity import active_variables
 from ..analysis.aliasing import Aliases
 from ..analysis.indices import integer_names
+from ..analysis.recompute import recomputed
 from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
 from ..front.ir import atom_base, iter_assigns, statements
 from ..front.normalize import normalize
 from . import targets as targets_
-from .accumulate import first_contributions
+from . import zeros
+from .optimize import optimize
 from .reverse import Reverse, adjoint_name, marker
 from .shape_only import skip_unread_results
 from .tape import Tapes, drop_dead_bookkeeping, prune
@@ -70,11 +72,12 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
 
     captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
     ints = integer_names(body)
-    reverse = Reverse(active, ctx.namer, captured, ints, aliases, unstable_names(body, ints))
+    reverse = Reverse(active, ctx.namer, captured, ints, aliases, unstable_names(body, ints),
+                      recomputed(body, aliases, ints))
     fwd, rev = reverse.run(body, recomputable)
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
-    exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.views)
+    exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.recomputed)
     in_place = {s.value.args[0].id for s in iter_assigns(body) if isinstance(s.value, ast.Call)
                 and ast.unparse(s.value.func) in ("srt.zero", "srt.add_at", "srt.put")
                 and isinstance(s.value.args[0], ast.Name)}
@@ -113,8 +116,8 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
         target = adjoint_name(base) + (text[len(base):] if isinstance(r, ast.Subscript) else "")
         dy = seed_name if len(results) == 1 or mode == "gradients" else f"{seed_name}[{k}]"
         pick = f"srt.seed_at({dy}, {k}, {text})" if mode == "gradients" else f"srt.seed({dy}, {text})"
-        given.append(_parse(f"{target} += {pick}"))
-        ones.append(_parse(f"{target} += srt.ones_like({text})"))
+        given.append(_seed(_parse(f"{target} += {pick}")))
+        ones.append(_seed(_parse(f"{target} += srt.ones_like({text})")))
     if mode == "vjp":
         seeds = given
     elif mode == "gradients" and given:   # grad_ys defaults to ones, as in tf.gradients
@@ -143,10 +146,13 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
             grads.append(captured.get(t.name, f"srt.zeros_like({t.name})"))
     grads_expr = "(" + ", ".join(grads) + (",)" if len(grads) == 1 else ")") if many else grads[0]
     ret = grads_expr if mode != "value_and_grad" else f"{value_expr}, {grads_expr}"
-    sweep = seeds + rev
-    first_contributions(init, sweep, _names([_parse(f"return {ret}")]))
-    seeds, rev = sweep[:len(seeds)], sweep[len(seeds):]
     init = _start_in_branches(init, body, reverse.reverse_if)
+    returned = _names([_parse(f"return {ret}")])
+    init, seeds, rev = zeros.simplify(init, seeds, rev, returned)
+    adjoint_code = init + [_SEEDS_END] + seeds + [_SWEEP] + rev
+    optimize(adjoint_code, returned)
+    cut, end = adjoint_code.index(_SEEDS_END), adjoint_code.index(_SWEEP)
+    init, seeds, rev = adjoint_code[:cut], adjoint_code[cut + 1:end], adjoint_code[end + 1:]
     sections = [(None, prologue), ("forward sweep", fwd + value_stmts),
                 ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
                 ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
@@ -169,6 +175,14 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                    seed_param=seed_name, sections=sections,
                    sources=ctx.sources, user_name=fsrc.name, origin=origin,
                    wrt=tuple(t.name for t in targets if t.param))
+
+
+_SEEDS_END, _SWEEP = ast.Pass(), ast.Pass()      # where the sections meet, while optimised together
+
+
+def _seed(stmt):
+    stmt.sg_source = None           # a contribution with no cotangent to come from (zeros.py)
+    return stmt
 
 
 def _start_in_branches(init, body, reverse_if):

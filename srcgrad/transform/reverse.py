@@ -14,7 +14,7 @@ import copy
 
 from ..analysis.indices import as_value, is_basic
 from ..errors import at_line
-from ..front.ir import atom_base, is_exit, iter_assigns, operands, target_name
+from ..front.ir import atom_base, is_exit, iter_assigns, names_in, operands, target_name
 
 def adjoint_name(name):
     return "_b" + name
@@ -30,15 +30,15 @@ class Reverse:
     """Builds (forward, reverse) statement lists for one normalised body."""
 
     def __init__(self, active, namer, captured=None, ints=frozenset(), aliases=None,
-                 unstable=frozenset()):
+                 unstable=frozenset(), recomputed=None):
         self.active = active
         self.ints = ints                # names that certainly hold integers (analysis/indices.py)
         self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
         self.aliases = aliases
         self.unstable = unstable        # may change shape between iterations (analysis/shapes.py)
-        # views evaluated again where the reverse sweep reads them, instead of saved on tapes
-        self.views = {n: v for n, v in (aliases.recomputed.items() if aliases else ())
-                      if n not in unstable}
+        # values evaluated again where the reverse sweep reads them, instead of saved on tapes
+        # (analysis/recompute.py): name -> definition
+        self.recomputed = {n: s for n, s in (recomputed or {}).items() if n not in unstable}
         self.captured = captured or {}  # variable -> name that keeps its adjoint (gradients' wrt)
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
@@ -74,7 +74,7 @@ class Reverse:
             fwd = _located(ast.If(test=s.test, body=body_f, orelse=else_f), s)
             rev = _located(ast.If(test=copy.deepcopy(s.test), body=body_r, orelse=else_r), s)
             self.reverse_if[id(s)] = rev
-            return [fwd], [rev]
+            return [fwd], self.recompute(s, [rev], reads=ast.Expr(rev.test))
         if isinstance(s, ast.For):
             return self.for_loop(s, loops)
         if isinstance(s, ast.While):
@@ -86,15 +86,29 @@ class Reverse:
         check = self.aliases.check(s) if self.aliases else None
         if check is not None:           # what srcgrad cannot follow is refused when typed
             fwd.insert(0, _at(check, s.sg_origin))
-        return fwd, self.recompute_views(s, self.share_adjoints(s, rev))
+        return fwd, self.recompute(s, self.share_adjoints(s, rev))
 
-    def recompute_views(self, s, rev):
-        """Before reverse statements that read a recomputed view, evaluate the view again (its
-        base and index hold the values they had where it was read: analysis/aliasing.py)."""
-        read = {n.id for r in rev if not hasattr(r, "sg_marker") for n in ast.walk(r)
+    def recompute(self, s, rev, reads=None):
+        """Before reverse statements that read a recomputed value (or before ``reads``: an if's
+        test), evaluate it again (what it is computed from holds the values it had where it was
+        read: analysis/recompute.py)."""
+        where = [reads] if reads is not None else [r for r in rev if not hasattr(r, "sg_marker")]
+        read = {n.id for r in where for n in ast.walk(r)
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        again = [_at(_assign(name, copy.deepcopy(view.stmt.value)), s.sg_origin)
-                 for name, view in self.views.items() if name in read]
+        order, seen = [], set()         # recomputed operands first
+
+        def visit(name):
+            if name not in seen:
+                seen.add(name)
+                for operand in sorted(names_in(self.recomputed[name].value)):
+                    if operand in self.recomputed and operand != name:
+                        visit(operand)
+                order.append(name)
+        for name in self.recomputed:
+            if name in read:
+                visit(name)
+        again = [_at(_assign(name, copy.deepcopy(self.recomputed[name].value)), s.sg_origin)
+                 for name in order]
         return again + rev
 
     def share_adjoints(self, s, rev):
@@ -158,7 +172,9 @@ class Reverse:
                 # arrays: its entry's adjoint is zeroed in place)
                 zero = _call("srt.zero", [copy.deepcopy(g)]) if base in self.lists \
                     else ast.Constant(0.0)
-                rev.append(_at(ast.Assign(targets=[_store(g)], value=zero), origin))
+                clear = _at(ast.Assign(targets=[_store(g)], value=zero), origin)
+                clear.sg_clear = True
+                rev.append(clear)
             rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
             return fwd, rev
         name = target_name(s)
@@ -210,7 +226,14 @@ class Reverse:
                 again = rule.recompute_template(param) if y is not None else None
                 if again is not None:       # chosen later if nothing else needs y (shape_only.py)
                     value.sg_alternative = fold(substitute(again, mapping))
-            out.append(_at(self.accumulate(target, value), origin))
+            stmt = _at(self.accumulate(target, value), origin)
+            stmt.sg_source = next(n.id for n in ast.walk(g) if isinstance(n, ast.Name)
+                                  and n.id.startswith("_b"))        # (transform/zeros.py)
+            twin = next((o for o in out if _same_contribution(o, stmt)), None)
+            if twin is not None:        # ``v * v``: one contribution of twice the value
+                twin.value = ast.BinOp(ast.Constant(2.0), ast.Mult(), twin.value)
+                continue
+            out.append(stmt)
         return out
 
     def accumulate(self, target, value):
@@ -258,7 +281,10 @@ class Reverse:
             index_value = fold(ast.BinOp(copy.deepcopy(start), ast.Add(),
                                          ast.BinOp(ast.Name(rev_index, ast.Load()), ast.Mult(),
                                                    copy.deepcopy(step))))
-            body_r.insert(0, _at(_assign(target, index_value), origin))
+            if isinstance(index_value, ast.Name):     # range(n): the reverse loop runs i itself
+                rev_index = target
+            else:
+                body_r.insert(0, _at(_assign(target, index_value), origin))
         else:
             rev_index = f"_r{k}"
             body_f.insert(0, marker("def", target, loops=inner, origin=origin))
@@ -300,6 +326,13 @@ class Reverse:
         fwd.append(marker("def", name, loops=list(loops), origin=origin))
         rev.insert(0, marker("restore", name, origin=origin))
         return ast.Name(name, ast.Load())
+
+
+def _same_contribution(a, b):
+    return (isinstance(a, ast.AugAssign) and isinstance(b, ast.AugAssign)
+            and ast.unparse(a.target) == ast.unparse(b.target)
+            and ast.unparse(a.value) == ast.unparse(b.value)
+            and not hasattr(a.value, "sg_alternative") and not hasattr(b.value, "sg_alternative"))
 
 
 # -- template instantiation ------------------------------------------------------------------------------

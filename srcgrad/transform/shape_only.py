@@ -120,7 +120,7 @@ def _count(node, shape, reads, definitions, mutated):
             if isinstance(target, ast.Name):
                 mutated.add(target.id)
     if isinstance(node, ast.Call):
-        positions, names = _shape_positions(node)
+        positions, names = shape_positions(node)
         _count(node.func, shape, reads, definitions, mutated)
         for k, arg in enumerate(node.args):
             _count(arg, shape or k in positions, reads, definitions, mutated)
@@ -131,7 +131,7 @@ def _count(node, shape, reads, definitions, mutated):
         _count(child, shape, reads, definitions, mutated)
 
 
-def _shape_positions(call):
+def shape_positions(call):
     """Argument positions (and keyword names) of ``call`` whose values are never read."""
     name = ast.unparse(call.func)
     if name in _shape_arguments():

@@ -181,10 +181,12 @@ class Tapes:
             code = _push(f"_tape_{name}", f"_top_{name}", value, _hint(info["loops"]),
                          "srt.new_exact_tape" if _is_flag_or_counter(name) else "srt.new_tape")
         elif kind == "restore" and name in self.saved:
+            # (after the first definition's push, index -1 reads the tape's last entry: a value
+            # nothing reads, since nothing can read a variable before its first definition)
             value = f"_tape_{name}[_top_{name} - 1]"
             if not _is_flag_or_counter(name):       # the tape holds the joined type
                 value = f"srt.cast_like({value}, {name})"
-            code = f"_top_{name} -= 1\nif _top_{name} > 0:\n    {name} = {value}\n"
+            code = f"_top_{name} -= 1\n{name} = {value}\n"
         elif kind == "reset" and name in self.overwritten and name in self.active:
             if info.get("reshape"):         # a new zero shaped like the value just restored
                 code = f"{adjoint_name(name)} = srt.zeros_like({name})\n"
@@ -201,6 +203,8 @@ class Tapes:
         for s in stmts:
             for node in ast.walk(s):
                 node.sg_origin = origin
+        if kind == "reset" and stmts:       # (transform/zeros.py)
+            stmts[0].sg_reset = "reshape" if info.get("reshape") else "zero"
         return stmts
 
 
