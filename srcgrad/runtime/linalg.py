@@ -12,8 +12,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
-from numba.np.numpy_support import as_dtype, from_dtype
 
+from ..compat import as_dtype, from_dtype
 from ..errors import ShapeError
 from . import blas as _blas
 from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,

@@ -16,8 +16,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from ..compat import to_fixed_tuple
 from ..errors import ShapeError
 from .standalone import standalone
 from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
