@@ -239,14 +239,27 @@ def keep_reload_init(cres):
         init.update(cres.reload_init)
 
 
+_OWN = threading.local()
+
+
+@contextlib.contextmanager
+def loading_own_code():
+    """Marks srcgrad loading its own compiled code, which it fixes itself (:func:`keep_reload_init`)."""
+    _OWN.depth = getattr(_OWN, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _OWN.depth -= 1
+
+
 def keep_reload_init_of_cached_callers():
     """Install :func:`keep_reload_init` for every cache entry Numba loads whose ``reload_init``
     holds one of srcgrad's markers (an object with ``srcgrad_marker = True``): a user's cached
     function that links srcgrad's code is loaded by Numba's cache alone, and ``_rebuild`` is the
-    only point where its library exists together with its ``reload_init``. Installed by the
-    unpickling of such a marker (so only in processes that load such entries); entries without
-    one are rebuilt by Numba's own code, untouched."""
-    if not uses("reload_init"):
+    only point where its library exists together with its ``reload_init``. Installed when such a
+    marker is unpickled outside srcgrad's own loads (so only in processes that load a user's entry
+    holding srcgrad's code); entries without a marker are rebuilt by Numba's own code, untouched."""
+    if not uses("reload_init") or getattr(_OWN, "depth", 0):
         return
     from numba.core.compiler import CompileResult
     with _LOCK:
@@ -407,7 +420,8 @@ class _SubfolderCache:
         return self._cache().cache_path
 
     def load_overload(self, sig, target_context):
-        cres = self._cache().load_overload(sig, target_context)
+        with loading_own_code():
+            cres = self._cache().load_overload(sig, target_context)
         if cres is not None:
             keep_reload_init(cres)
         return cres

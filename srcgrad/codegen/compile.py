@@ -121,7 +121,8 @@ class SrcgradDispatcher(compat.CPUDispatcher):
         loading only cache files whose sums srcgrad recorded, and marking the code so that a cached
         caller finds this module in a new process or is compiled again (both in
         :mod:`srcgrad.codegen.cache`)."""
-        with compat.compiler_lock(), branch_free_broadcasting(), wide_vectors():
+        with compat.compiler_lock(), branch_free_broadcasting(), wide_vectors(), \
+                compat.loading_own_code():
             known = set(self.overloads)
             verify_numba_cache(self, self.__srcgrad__.path)
             result = super().compile(sig)
