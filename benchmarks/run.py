@@ -99,6 +99,9 @@ def run_worker(name, quick, timeout, extra_env=None):
             cmd.append("--quick")
         env = dict(os.environ, **(extra_env or {}), PYTHONPATH=os.pathsep.join(
             [str(harness.ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        # workers keep freed large arrays mapped (srcgrad.keep_freed_memory, opt-in), as JAX's and
+        # PyTorch's buffer caches do; benchmarks/heap.py measures what that changes
+        env.setdefault("SRCGRAD_KEEP_FREED_MEMORY", "1")
         tail = deque(maxlen=20)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import functools
 import glob
+import importlib
 import os
 import re
 import threading
@@ -77,35 +78,23 @@ CPUDispatcher = type(njit(_probe))      # the class njit gives, whatever module 
 NumbaError = getattr(numba.core.errors, "NumbaError", Exception)
 
 
+def _numbas(module, name, fallback):
+    """``module.name`` from Numba where srcgrad uses its internals, else ``fallback()``."""
+    if ENABLED:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            pass
+    return fallback()
+
+
 class _NeverOmitted:
     """Stands in for Numba's ``OmittedArg`` where it is unknown: nothing is an instance."""
 
 
-def _omitted_arg():
-    if not ENABLED:
-        return _NeverOmitted
-    try:
-        from numba.core.dispatcher import OmittedArg
-    except ImportError:
-        return _NeverOmitted
-    return OmittedArg
-
-
-OmittedArg = _omitted_arg()
-
-
-def as_dtype(nbtype):
-    """The NumPy dtype of a Numba number or boolean type (``numba.np.numpy_support.as_dtype``)."""
-    if ENABLED:
-        try:
-            from numba.np.numpy_support import as_dtype as numbas
-            return numbas(nbtype)
-        except ImportError:
-            pass
+def _as_dtype(nbtype):
+    """The NumPy dtype of a Numba number or boolean type."""
     return np.dtype(str(nbtype))
-
-
-from_dtype = numba.from_dtype           # public (numba.np.numpy_support's, re-exported by Numba)
 
 
 def _to_fixed_tuple_fallback():
@@ -124,17 +113,10 @@ def _to_fixed_tuple_fallback():
     return to_fixed_tuple
 
 
-def _to_fixed_tuple():
-    if ENABLED:
-        try:
-            from numba.np.unsafe.ndarray import to_fixed_tuple
-            return to_fixed_tuple
-        except ImportError:
-            pass
-    return _to_fixed_tuple_fallback()
-
-
-to_fixed_tuple = _to_fixed_tuple()
+OmittedArg = _numbas("numba.core.dispatcher", "OmittedArg", lambda: _NeverOmitted)
+as_dtype = _numbas("numba.np.numpy_support", "as_dtype", lambda: _as_dtype)
+to_fixed_tuple = _numbas("numba.np.unsafe.ndarray", "to_fixed_tuple", _to_fixed_tuple_fallback)
+from_dtype = numba.from_dtype           # public: Numba re-exports numpy_support's
 
 
 def get_or_insert_function(module, fnty, name):
@@ -363,12 +345,25 @@ def cache_in_subfolder(dispatcher, subfolder):
 
 
 def _cache_owner(dispatcher):
-    """(object holding the cache, attribute name) of a cached dispatcher or DUFunc, or (None, None)."""
-    from numba.core.caching import FunctionCache
+    """(object holding the cache, attribute name) of a cached dispatcher or DUFunc, or (None, None)
+    (also where Numba's caching classes are not where they were: then srcgrad warns, at import)."""
+    try:
+        from numba.core.caching import FunctionCache, NullCache  # noqa: F401 - both are used
+    except ImportError:
+        _warn_uncontrolled_caches()
+        return None, None
     for owner, attribute in ((dispatcher, "_cache"), (getattr(dispatcher, "_dispatcher", None), "cache")):
         if isinstance(getattr(owner, attribute, None), FunctionCache):     # not set up yet
             return owner, attribute
     return None, None
+
+
+@functools.lru_cache(maxsize=1)
+def _warn_uncontrolled_caches():
+    import warnings
+    warnings.warn("srcgrad cannot find Numba's cache classes in this Numba: its kernels keep Numba's "
+                  "own disk cache, which is not rebuilt when srcgrad changes; clear the __pycache__ "
+                  "folders in srcgrad's package after changing srcgrad", RuntimeWarning, stacklevel=3)
 
 
 def _subfolder_cache_classes():
