@@ -19,7 +19,7 @@ from .train.clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 
 def _use_kernel_caches():
     """srcgrad's own kernels keep their disk caches per digest of its sources (codegen/cache.py):
-    this changes only srcgrad's dispatchers, and touches no file until one compiles or loads."""
+    this changes only srcgrad's dispatchers, and makes no folder until one compiles or loads."""
     import sys
     from .codegen.cache import use_kernel_caches
     use_kernel_caches([m for name, m in list(sys.modules.items()) if name.startswith("srcgrad.")])
@@ -31,8 +31,8 @@ if os.environ.get("SRCGRAD_KEEP_FREED_MEMORY", "0").strip() == "1":
 
 __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source", "set_math", "keep_freed_memory", "check_grads", "custom_vjp", "custom_jvp",
-           "CustomFunction", "nn", "train",
+           "stop_gradient", "source", "set_math", "keep_freed_memory", "check_grads", "custom_vjp",
+           "custom_jvp", "CustomFunction", "nn", "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
            "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError",
            "GradientCheckError", "NonFiniteError"]

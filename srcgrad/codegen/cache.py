@@ -5,9 +5,9 @@ cache locator). Each generated module is written to ``<cache dir>/srcgrad_<name>
 hash covers the module's whole text; that text carries srcgrad's version and a digest of the srcgrad
 sources that shape generated code and the kernels it calls (:data:`DIGESTED`), so editing the user's
 function, a helper it calls, or upgrading srcgrad gives a new file and never reuses stale native
-code. The module is registered in ``sys.modules``
-because Numba's cache loader imports it by name in later processes; a cached function that calls
-generated code imports it by name too, or is compiled again (see *cached callers* below).
+code. The module is registered in ``sys.modules`` because Numba's cache loader imports it by name in
+later processes; a cached function that calls generated code imports it by name too, or is compiled
+again (see *cached callers* below).
 
 What is in the folder runs as the user, so srcgrad trusts it only as far as it can tell nobody else
 wrote it: the folder is created user-only and refused when another user owns it or may write to
@@ -147,13 +147,13 @@ def _load_module(stem, text):
 # which its callers inherit, and which, when unpickled, imports the module from srcgrad's folder if
 # it is there, intact and written by this srcgrad, or else raises StaleCacheError: an OSError,
 # which Numba's cache takes for a file removed under it, so it compiles the caller again. A stale
-# module is never imported: its code was built against other kernels and settings. Nothing is
-# installed in the process for this (no import hook): only cache entries that link generated code
-# do anything. (A caller of a caller that was itself loaded from the cache inherits the marker
-# through compat's reload_init fix, installed when the marker is unpickled.) This relies on Numba
-# internals (the order of a cache entry's fields, a library's ``_reload_init`` set, the OSError
-# fallback), checked in srcgrad/compat.py and by tests/test_compat.py's canaries; where srcgrad does not use them (srcgrad/compat.py), callers are
-# cached as Numba does it (after srcgrad changes, delete their cache).
+# module is never imported: its code was built against other kernels and settings. No import hook
+# is installed for this: only cache entries that link generated code do anything. (A caller of a
+# caller that was itself loaded from the cache inherits the marker through compat's reload_init
+# fix, installed when such a marker is unpickled.) This relies on Numba internals (the order of a
+# cache entry's fields, a library's ``_reload_init`` set, the OSError fallback), checked in
+# srcgrad/compat.py and by tests/test_compat.py's canaries; where srcgrad does not use them, callers
+# are cached as Numba does it (after srcgrad changes, delete their cache).
 _GENERATED = re.compile(r"srcgrad_(\w+)_([0-9a-f]{16})\Z")
 
 
