@@ -174,9 +174,10 @@ can, and NumPy and XLA have SIMD kernels of their own. JAX (XLA) and PyTorch als
 elementwise work over both cores; so does srcgrad where the case says `parallel=True`, and in the
 softmax cross-entropy gradient's rows (`NUMBA_NUM_THREADS`). Multi-threaded pools make cells noisy
 on a shared machine, waiting for a descheduled thread (`--threads 1` avoids it; the default
-measures what a user gets). Every worker process imports srcgrad, whose import keeps freed blocks
-of up to 32 MiB mapped (`srcgrad/runtime/heap.py`), so no system there pays page faults for its
-large temporaries on every call.
+measures what a user gets). Every worker process opts in to `srcgrad.keep_freed_memory()` (unless
+`SRCGRAD_KEEP_FREED_MEMORY=0`), which keeps freed blocks of up to 32 MiB mapped
+(`srcgrad/runtime/heap.py`), so no system there pays page faults for its large temporaries on
+every call.
 """
 
 

@@ -99,6 +99,9 @@ def run_worker(name, quick, timeout, extra_env=None):
             cmd.append("--quick")
         env = dict(os.environ, **(extra_env or {}), PYTHONPATH=os.pathsep.join(
             [str(harness.ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        # workers keep freed large arrays mapped (srcgrad.keep_freed_memory, opt-in), as JAX's and
+        # PyTorch's buffer caches do; benchmarks/heap.py measures what that changes
+        env.setdefault("SRCGRAD_KEEP_FREED_MEMORY", "1")
         tail = deque(maxlen=20)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -180,8 +183,10 @@ def main(argv=None):
     t_start = time.perf_counter()
     results = {"meta": machine_info(), "quick": opts.quick, "workloads": {}, "rows": [], "latency": []}
     results["meta"]["threads"] = opts.threads or "library defaults"
-    results["meta"]["malloc"] = ("as srcgrad's import sets it (srcgrad/runtime/heap.py: freed blocks up to "
-                                 "32 MiB stay mapped), for every system in the worker process")
+    keep = os.environ.get("SRCGRAD_KEEP_FREED_MEMORY", "1") == "1"
+    results["meta"]["malloc"] = (("srcgrad.keep_freed_memory() (SRCGRAD_KEEP_FREED_MEMORY=1; freed blocks up "
+                                  "to 32 MiB stay mapped), for every system in the worker process")
+                                 if keep else "glibc defaults (SRCGRAD_KEEP_FREED_MEMORY=0)")
     extra_env = worker_env(opts.threads)
     env = run_worker("env", opts.quick, opts.timeout, extra_env)
     results["meta"].update(env.get("env", {"env_error": env.get("error")}))

@@ -1,11 +1,14 @@
 """The cache of generated code, across processes and threads, and against files nobody should trust.
 
 Each cross-process test runs fresh Python processes on a private cache folder and checks the
-gradient against its closed form, so a stale or tampered cache cannot pass.
+gradient against its closed form, so a stale or tampered cache cannot pass. With
+``SRCGRAD_NUMBA_PATCHES=0`` srcgrad cannot check Numba's cache files before Numba loads them, so
+generated functions are not disk-cached at all (each process compiles them): the tests check that.
 """
 import json
 import os
 import pickle
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,6 +20,8 @@ import pytest
 
 import srcgrad
 from srcgrad.codegen import cache
+
+CACHED = cache.NUMBA_CACHE          # False with SRCGRAD_NUMBA_PATCHES=0
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +84,7 @@ def test_a_second_process_loads_the_native_code_from_disk(project):
     np.testing.assert_allclose(first, _tanh_grad(X), rtol=1e-14)
     assert hits == 0
     second, hits = _probe(project)
-    assert hits == 1 and np.array_equal(first, second)
+    assert hits == (1 if CACHED else 0) and np.array_equal(first, second)
 
 
 def test_editing_a_helper_gives_new_code(project):
@@ -103,6 +108,9 @@ def test_corrupt_or_foreign_numba_cache_files_are_rebuilt_without_being_loaded(p
 
     probe()
     files = sorted(root.rglob("srcgrad_loss_grad_*.nb[ic]"))
+    if not CACHED:          # nothing written, so nothing to plant: each process compiles
+        assert files == [] and probe()[1] == 0
+        return
     assert {f.suffix for f in files} == {".nbi", ".nbc"}
     marker = project / "unpickled"
     for f in files:     # a pickle that would create `marker` if anything loaded it
@@ -177,21 +185,91 @@ def test_threads_asking_for_the_same_gradient_at_once_share_one_compiled_functio
         np.testing.assert_allclose(value, e * (1 - 2 * X * X), rtol=1e-14)
 
 
-def test_srcgrads_own_kernel_caches_are_dropped_when_its_sources_change(tmp_path):
-    # Numba checks a cached kernel against its own file only; a stamp of all srcgrad's sources
-    # catches edits to what the kernel inlined from elsewhere
-    from types import SimpleNamespace
-    folder = tmp_path / "__pycache__"
-    folder.mkdir()
-    module = SimpleNamespace(kernel=SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder))))
-    cached = [folder / "rows.row_sum-10.py311.nbi", folder / "rows.row_sum-10.py311.1.nbc"]
-    for f in cached:
-        f.write_bytes(b"native code")
-    (folder / "srcgrad-sources.digest").write_text("an older srcgrad")
-    cache.refresh_kernel_caches([module])
-    assert not any(f.exists() for f in cached)
-    assert (folder / "srcgrad-sources.digest").read_text() == cache.package_digest()
-    for f in cached:
-        f.write_bytes(b"native code")
-    cache.refresh_kernel_caches([module])          # built from these sources: kept
-    assert all(f.exists() for f in cached)
+# -- srcgrad's own kernels: one cache folder per digest, nothing deleted --------------------------------
+# prints srcgrad's digest, and the cache hits and folder of one of its kernels
+KERNEL_PROBE = '''
+import numpy as np
+import srcgrad, user_loss
+from srcgrad.codegen import cache
+from srcgrad.runtime import cached
+g = srcgrad.grad(user_loss.loss)
+x = np.array([-1.0, 0.5, 2.0])
+t = np.tanh(x)
+assert np.allclose(g(x), t + x * (1 - t * t), rtol=1e-14)
+kernel = cached.unbroadcast
+print(cache.package_digest(), sum(kernel.stats.cache_hits.values()), kernel.stats.cache_path)
+'''
+
+
+def test_two_srcgrad_digests_sharing_numba_cache_dir_keep_each_others_kernels(project):
+    """Two srcgrads (here: the same sources with another vector width, which is part of the
+    digest) on one NUMBA_CACHE_DIR, alternating: each loads its own kernels from the cache, neither
+    deletes the other's, and nothing of another digest is ever loaded."""
+    numba_dir = project / "numba"
+
+    def run(width):
+        env = dict(os.environ, SRCGRAD_CACHE_DIR=str(project / "cache"), NUMBA_CACHE_DIR=str(numba_dir),
+                   SRCGRAD_VECTOR_WIDTH=width, PYTHONPATH=os.pathsep.join([str(ROOT), str(project)]))
+        out = subprocess.run([sys.executable, "-c", KERNEL_PROBE], env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        digest, hits, path = out.stdout.split()[-3:]
+        return digest, int(hits), path
+
+    digest_a, hits, path_a = run("512")
+    assert hits == 0
+    files_a = sorted(Path(path_a).iterdir()) if srcgrad.compat.uses("kernel_caches") else []
+    digest_b, hits, path_b = run("256")
+    assert digest_b != digest_a and hits == 0
+    if not srcgrad.compat.uses("kernel_caches"):       # the switch at 0: no disk cache, no folder
+        assert path_a == path_b == "None" and run("512")[1] == 0
+        return
+    assert Path(path_a).name == f"srcgrad-{digest_a}" and Path(path_b).name == f"srcgrad-{digest_b}"
+    assert Path(path_a).parent == Path(path_b).parent and str(numba_dir) in path_a
+    assert run("512")[1] == 1 and run("256")[1] == 1
+    assert files_a and all(f.exists() for f in files_a)
+
+
+def _copy_package(tmp_path):
+    copy = tmp_path / "srcgrad"
+    shutil.copytree(ROOT / "srcgrad", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_the_digest_covers_the_sources_that_shape_compiled_code_and_nothing_else(tmp_path):
+    """Editing train/progress.py (Python run between epochs), check.py or the package's __init__
+    must not recompile every gradient; editing a runtime helper, a rule, the transformation or
+    how Numba is used must."""
+    copy = _copy_package(tmp_path)
+    digest = cache.sources_digest(copy)
+    assert digest == cache.sources_digest(ROOT / "srcgrad")
+    for name in ("train/progress.py", "check.py", "__init__.py", "train/ema.py"):
+        (copy / name).write_text((copy / name).read_text() + "\n# edited\n")
+        assert cache.sources_digest(copy) == digest, name
+    (copy / "NOTES.md").write_text("docs")
+    assert cache.sources_digest(copy) == digest
+    for name in ("runtime/tape.py", "rules/scalar.py", "transform/reverse.py", "nn/kernels.py",
+                 "compat.py", "train/kernels.py", "codegen/lowering.py"):
+        before = cache.sources_digest(copy)
+        (copy / name).write_text((copy / name).read_text() + "\n# edited\n")
+        assert cache.sources_digest(copy) != before, name
+    listed = {p.relative_to(copy).as_posix() for p in cache.digested_files(copy)}
+    assert "train/progress.py" not in listed and "runtime/vecmath.py" in listed
+
+
+def test_every_cached_kernel_of_srcgrad_keeps_its_cache_per_digest():
+    """Each ``cache=True`` function in srcgrad's modules (a new module or kernel included) has the
+    per-digest cache, or none with the switch at 0: none keeps Numba's own, which would load
+    machine code built from other sources."""
+    from numba.core.caching import FunctionCache
+    per_digest = set()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("srcgrad."):
+            continue
+        for obj in vars(module).values():
+            for owner, attribute in ((obj, "_cache"), (getattr(obj, "_dispatcher", None), "cache")):
+                held = getattr(owner, attribute, None)
+                assert not isinstance(held, FunctionCache), f"{name}.{getattr(obj, '__name__', obj)}"
+                if isinstance(held, srcgrad.compat._SubfolderCache):
+                    per_digest.add(id(owner))
+    assert len(per_digest) >= (150 if srcgrad.compat.uses("kernel_caches") else 0)

@@ -4,7 +4,8 @@ wide vectors.
 Every broadcasting pattern of Numba's array expressions (length-1 axes anywhere, missing leading
 axes, scalars, empty arrays, views with strides) compiled with it must give NumPy's result exactly;
 the wide vectors must reach LLVM and change no bit of any result; and Numba's own lowering must be
-back in place outside a generated function's compile.
+back in place outside a generated function's compile. With ``SRCGRAD_NUMBA_PATCHES=0`` neither is
+used (srcgrad/compat.py): the same results from Numba's own lowering and LLVM's vector width.
 """
 import re
 
@@ -16,6 +17,7 @@ from numba.core.codegen import CPUCodeLibrary
 from numba.np import npyimpl
 
 import srcgrad
+from srcgrad import compat
 from srcgrad.codegen import lowering
 from srcgrad.codegen.lowering import branch_free_broadcasting, wide_vectors
 from srcgrad.runtime import vecmath
@@ -72,13 +74,15 @@ def test_numbas_lowering_is_back_after_a_generated_compile():
     assert npyimpl._ArrayIndexingHelper.update_indices is numbas
 
 
-def test_the_installed_numba_gets_the_branch_free_lowering():
-    """With another Numba internal, srcgrad keeps Numba's lowering (correct, slower to compile):
-    this says when that happens."""
-    assert lowering._KNOWN
+def test_the_installed_numba_gets_the_branch_free_lowering_unless_switched_off():
+    """With another Numba internal, or SRCGRAD_NUMBA_PATCHES=0, srcgrad keeps Numba's lowering
+    (correct, slower to compile): this says when that happens."""
+    assert compat.shape_ok("broadcast_select")
     numbas = npyimpl._ArrayIndexingHelper.update_indices
     with branch_free_broadcasting():
-        assert npyimpl._ArrayIndexingHelper.update_indices is lowering._update_indices_by_select
+        swapped = npyimpl._ArrayIndexingHelper.update_indices
+    assert (swapped is compat._update_indices_by_select) == compat.ENABLED
+    assert swapped is compat._update_indices_by_select or swapped is numbas
     assert npyimpl._ArrayIndexingHelper.update_indices is numbas
 
 
@@ -100,7 +104,7 @@ def test_wide_vectors_change_no_bit():
         wide.compile("(float64[::1],)")
     (a, sa), (b, sb) = narrow(x), wide(x)
     assert a.tobytes() == b.tobytes() and sa == sb
-    assert '"prefer-vector-width"="512"' in _own_attributes(wide)
+    assert ('"prefer-vector-width"="512"' in _own_attributes(wide)) == compat.uses("vector_width")
     assert "prefer-vector-width" not in _own_attributes(narrow)
 
 
@@ -122,7 +126,8 @@ def _sum_tanh_of_sum(x, v):
 
 def test_a_generated_function_gets_wide_vectors(tmp_path, monkeypatch):
     """The attribute reaches LLVM, and on an AVX-512 CPU the loops use 512-bit registers (compiled
-    afresh: a function loaded from the disk cache has no LLVM text to read)."""
+    afresh: a function loaded from the disk cache has no LLVM text to read). With the switch at 0,
+    no attribute: LLVM's own choice of width (256 bits on most AVX-512 CPUs, 512 on AMD Zen 4)."""
     monkeypatch.setenv("SRCGRAD_CACHE_DIR", str(tmp_path))
     assert lowering.VECTOR_WIDTH == "512"
     adding = CPUCodeLibrary.add_ir_module
@@ -133,8 +138,9 @@ def test_a_generated_function_gets_wide_vectors(tmp_path, monkeypatch):
     np.testing.assert_allclose(gx, slope, rtol=1e-14)
     np.testing.assert_allclose(gv, slope.sum(), rtol=1e-13)
     signature = grad.signatures[0]
-    assert '"prefer-vector-width"="512"' in grad.inspect_llvm(signature)
-    if "+avx512f" in ll.get_host_cpu_features().flatten().split(","):
+    wide = compat.uses("vector_width")
+    assert ('"prefer-vector-width"="512"' in grad.inspect_llvm(signature)) == wide
+    if wide and "+avx512f" in ll.get_host_cpu_features().flatten().split(","):
         assert "zmm" in grad.inspect_asm(signature)
     assert CPUCodeLibrary.add_ir_module is adding
 

@@ -2,11 +2,12 @@
 
 Numba can only cache functions that live in a real, importable file (code built with ``exec`` has no
 cache locator). Each generated module is written to ``<cache dir>/srcgrad_<name>_<hash>.py`` where the
-hash covers the module's whole text; that text carries srcgrad's version and a digest of srcgrad's own
-sources (rules and runtime), so editing the user's function, a helper it calls, or upgrading srcgrad
-gives a new file and never reuses stale native code. The module is registered in ``sys.modules``
-because Numba's cache loader imports it by name in later processes; a cached function that calls
-generated code imports it by name too, or is compiled again (see *cached callers* below).
+hash covers the module's whole text; that text carries srcgrad's version and a digest of the srcgrad
+sources that shape generated code and the kernels it calls (:data:`DIGESTED`), so editing the user's
+function, a helper it calls, or upgrading srcgrad gives a new file and never reuses stale native
+code. The module is registered in ``sys.modules`` because Numba's cache loader imports it by name in
+later processes; a cached function that calls generated code imports it by name too, or is compiled
+again (see *cached callers* below).
 
 What is in the folder runs as the user, so srcgrad trusts it only as far as it can tell nobody else
 wrote it: the folder is created user-only and refused when another user owns it or may write to
@@ -14,10 +15,8 @@ it; a generated file whose text differs from what srcgrad would write is rewritt
 and Numba's cache files (pickles, which run code when loaded) are loaded only if they carry the
 SHA-256 sums srcgrad recorded when Numba wrote them, else deleted and rebuilt.
 """
-import glob
 import hashlib
 import importlib.util
-import inspect
 import json
 import os
 import re
@@ -28,6 +27,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from .. import compat
 from ..errors import SrcgradError, StaleCacheError
 
 ENV_VAR = "SRCGRAD_CACHE_DIR"
@@ -53,20 +53,51 @@ def _check_private(path):
             f"{ENV_VAR} at one")
 
 
+# The sources that shape generated code or the machine code it runs (the transformation, the rules,
+# the runtime and nn kernels generated code calls, the train kernels the fit loop calls, how Numba is
+# used), relative to the package: a folder covers its .py files. Not here, so editing them recompiles
+# nothing: the package's __init__, check.py (gradient checking), train/progress.py (called from
+# Python), train/ema.py.
+DIGESTED = ("api.py", "compat.py", "errors.py", "front/", "analysis/", "transform/", "rules/",
+            "codegen/", "runtime/", "nn/", "train/fit.py", "train/kernels.py", "train/clipping.py",
+            "train/optimizers.py")
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def digested_files(root=PACKAGE):
+    """The files of :data:`DIGESTED` under ``root`` (a srcgrad package folder), sorted."""
+    files = set()
+    for entry in DIGESTED:
+        files.update((root / entry).rglob("*.py") if entry.endswith("/") else [root / entry])
+    return sorted(f for f in files if f.is_file())
+
+
+def sources_digest(root=PACKAGE):
+    """A digest of the :func:`digested_files` under ``root``: their paths and contents."""
+    h = hashlib.sha256()
+    for path in digested_files(root):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 @lru_cache(maxsize=1)
 def package_digest():
-    """A digest of srcgrad's own sources: any change to a rule or runtime helper changes it. It also
-    covers which BLAS the products call (``runtime/blas.py``), which compiled kernels have baked in,
-    and the vector width they were compiled for (``codegen/lowering.py``)."""
+    """What generated code and srcgrad's kernel caches are built from: :func:`sources_digest`, the
+    BLAS the products call (``runtime/blas.py``), the vector width (``codegen/lowering.py``) and
+    which of Numba's internals srcgrad uses (``compat.py``), all of which compiled code bakes in."""
     from ..runtime import blas
     from .lowering import VECTOR_WIDTH
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    h.update(f"blas: {blas.KIND}; vector width: {VECTOR_WIDTH}".encode())
-    return h.hexdigest()[:16]
+    used = ",".join(name for name in compat.INTERNALS if compat.uses(name))
+    settings = f"blas: {blas.KIND}; vector width: {VECTOR_WIDTH}; numba internals: {used}"
+    return hashlib.sha256(f"{sources_digest()}\n{settings}".encode()).hexdigest()[:16]
+
+
+# Numba's disk cache for generated functions only where srcgrad checks its files before Numba loads
+# them (SrcgradDispatcher.compile, on a Numba whose internals srcgrad knows; see
+# verify_numba_cache): a cache file is a pickle, which runs code when loaded. Elsewhere every
+# process compiles them.
+NUMBA_CACHE = compat.uses("retype") and compat.uses("cache_files")
 
 
 def load_module(stem, text):
@@ -116,35 +147,21 @@ def _load_module(stem, text):
 # which its callers inherit, and which, when unpickled, imports the module from srcgrad's folder if
 # it is there, intact and written by this srcgrad, or else raises StaleCacheError: an OSError,
 # which Numba's cache takes for a file removed under it, so it compiles the caller again. A stale
-# module is never imported: its code was built against other kernels and settings. Nothing is
-# installed in the process for this (no import hook): only cache entries that link generated code
-# do anything. (A caller of a caller that was itself loaded from the cache inherits the marker
-# through standalone.py's reload_init fix.) This relies on Numba internals (the order of a cache
-# entry's fields, a library's ``_reload_init`` set, the OSError fallback), checked below and by
-# tests/test_user_caches.py's canaries; with a Numba that fails the check, callers are cached as
-# Numba does it.
+# module is never imported: its code was built against other kernels and settings. No import hook
+# is installed for this: only cache entries that link generated code do anything. (A caller of a
+# caller that was itself loaded from the cache inherits the marker through compat's reload_init
+# fix, installed when such a marker is unpickled.) This relies on Numba internals (the order of a
+# cache entry's fields, a library's ``_reload_init`` set, the OSError fallback), checked in
+# srcgrad/compat.py and by tests/test_compat.py's canaries; where srcgrad does not use them, callers
+# are cached as Numba does it (after srcgrad changes, delete their cache).
 _GENERATED = re.compile(r"srcgrad_(\w+)_([0-9a-f]{16})\Z")
-_VERIFIED_NUMBA = (0, 68)
-
-
-@lru_cache(maxsize=1)
-def callers_supported():
-    """Whether this Numba loads a cache entry as relied on above (its version, its internals)."""
-    import numba
-    from numba.core import compiler
-    try:
-        fields = list(inspect.signature(compiler.CompileResult._rebuild).parameters)
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return (tuple(numba.version_info[:2]) >= _VERIFIED_NUMBA
-            and "reload_init" in fields and "referenced_envs" in fields
-            and fields.index("reload_init") < fields.index("referenced_envs"))
 
 
 class GeneratedModule:
     """The generated module some compiled code came from, in the ``reload_init`` of its callers."""
 
     __slots__ = ("name",)
+    srcgrad_marker = True           # what compat's reload_init fix looks for
 
     def __init__(self, name):
         self.name = name
@@ -168,11 +185,9 @@ class GeneratedModule:
 def refer_callers(compiled, module_name):
     """Give every function that links these compiled versions (``CompileResult``s) of a generated
     function a GeneratedModule for ``module_name`` (Numba passes a library's set on to callers)."""
-    if not callers_supported():
-        return
     for cres in compiled:
-        init = getattr(cres.library, "_reload_init", None)
-        if isinstance(init, set):
+        init = compat.reload_init_of(cres)
+        if init is not None:
             init.add(GeneratedModule(module_name))
 
 
@@ -180,6 +195,7 @@ def require_module(name):
     """Import the generated module ``name`` (unless it is imported) from srcgrad's folder, if it is
     intact and written by this srcgrad; else raise StaleCacheError. Runs as a cached caller's entry
     is unpickled, before Numba imports the module by name."""
+    compat.keep_reload_init_of_cached_callers()      # what links this entry's function inherits it
     if name not in sys.modules:
         _import_generated(name)
     return GeneratedModule(name)
@@ -214,9 +230,7 @@ def _import_generated(name):
 # -- Numba's cache files of a generated function, checked against recorded sums ---------------------
 def _numba_files(dispatcher):
     """The index and data files Numba keeps for ``dispatcher`` (its cache may not exist yet)."""
-    cache_file = dispatcher._cache._cache_file
-    base = cache_file._index_name[:-len(".nbi")]
-    return sorted(glob.glob(os.path.join(glob.escape(cache_file._cache_path), glob.escape(base) + ".*")))
+    return compat.numba_cache_files(dispatcher) or []
 
 
 def _sums_path(generated_path):
@@ -257,39 +271,22 @@ def record_numba_cache(dispatcher, generated_path):
     os.replace(tmp, target)
 
 
-# -- srcgrad's own kernels: rebuilt when any of srcgrad's sources changed -----------------------------
-def refresh_kernel_caches(modules):
-    """Delete Numba's cached native code of srcgrad's own kernels (in ``modules``) unless it was
-    built from the sources srcgrad has now.
+# -- srcgrad's own kernels: one cache folder per digest -------------------------------------------------
+def use_kernel_caches(modules):
+    """Keep the disk caches of the cached kernels in ``modules`` (srcgrad's own) in a subfolder
+    named after :func:`package_digest`, so that machine code built from other sources is never
+    loaded and nothing needs deleting.
 
-    Numba checks a cached function against its own file only, while a kernel carries inlined code
-    from other files (the math runtime, row helpers): after editing those, Numba would load the old
-    machine code, which can crash. A digest of all of srcgrad's sources, stamped next to each
-    cache folder, catches every such edit (an upgrade, a partial install, a developer's change)."""
-    digest = package_digest()
-    folders = set()
+    Numba checks a cached kernel against its own file only, while a kernel carries inlined code
+    from other files (the math runtime, row helpers): after an edit of those, Numba would load the
+    old machine code, which can crash. Two srcgrad versions or settings sharing one folder (one
+    ``NUMBA_CACHE_DIR``, one checkout on two branches) keep their own files side by side. Where
+    srcgrad does not use Numba's cache internals, its kernels are compiled in each process.
+    Returns how many kernels were set up."""
+    def subfolder():
+        return f"srcgrad-{package_digest()}"
+    count = 0
     for module in modules:
         for obj in list(vars(module).values()):
-            for dispatcher in (obj, getattr(obj, "_dispatcher", None)):
-                path = getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
-                if isinstance(path, str):
-                    folders.add(path)
-    for folder in sorted(folders):
-        stamp = Path(folder) / "srcgrad-sources.digest"
-        try:
-            if stamp.read_text() == digest:
-                continue
-        except OSError:
-            pass
-        for f in glob.glob(os.path.join(glob.escape(folder), "*.nb[ic]")):
-            try:
-                os.remove(f)
-            except OSError:
-                pass
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w") as out:
-                out.write(digest)
-            os.replace(tmp, stamp)
-        except OSError:
-            pass        # a read-only folder: Numba cannot write caches there either
+            count += compat.cache_in_subfolder(obj, subfolder)
+    return count

@@ -11,7 +11,7 @@ runs as fast or faster. The result is the same, element for element.
 
 Numba's lowering is shared by all compiled code, so the select form is swapped in only while a
 generated function compiles (under Numba's compiler lock, which every compile holds). It relies on
-the shape of a Numba internal; a Numba whose helper looks different keeps its own lowering.
+the shape of a Numba internal (``srcgrad/compat.py``); elsewhere Numba keeps its own lowering.
 
 **Vector width.** LLVM vectorizes for 256-bit registers on x86 CPUs that have 512-bit ones (its
 tuning for the clock drops of early AVX-512 chips). srcgrad's loops are dense arithmetic (its math
@@ -25,43 +25,13 @@ alone, so a wide loop gives the bits of a narrow one. On a CPU without AVX-512 i
 import contextlib
 import os
 
-from llvmlite import ir
-from numba.core import types
-from numba.core.codegen import CPUCodeLibrary
-from numba.np import npyimpl
-
+from .. import compat
 from ..errors import SrcgradError
 
-_HELPER = getattr(npyimpl, "_ArrayIndexingHelper", None)
-_KNOWN = (getattr(_HELPER, "_fields", None) == ("array", "indices")
-          and hasattr(_HELPER, "update_indices")
-          and {"builder", "context", "shape"}
-          <= set(getattr(getattr(npyimpl, "_ArrayHelper", None), "_fields", ())))
 
-
-def _update_indices_by_select(self, loop_indices, name):
-    """``_ArrayIndexingHelper.update_indices`` with a select instead of a branch per axis."""
-    builder = self.array.builder
-    intp = self.array.context.get_value_type(types.intp)
-    one, zero = ir.Constant(intp, 1), ir.Constant(intp, 0)
-    # the operand's axes are the loop's innermost ones (outer axes are broadcast), as in Numba's
-    indices = loop_indices[len(loop_indices) - len(self.indices):]
-    for index, slot, length in zip(indices, self.indices, self.array.shape):
-        builder.store(builder.select(builder.icmp_unsigned(">", length, one), index, zero), slot)
-
-
-@contextlib.contextmanager
 def branch_free_broadcasting():
     """Within this block (holding Numba's compiler lock), array expressions broadcast by selects."""
-    if not _KNOWN:
-        yield
-        return
-    branching = _HELPER.update_indices
-    _HELPER.update_indices = _update_indices_by_select
-    try:
-        yield
-    finally:
-        _HELPER.update_indices = branching
+    return compat.broadcasting_by_select()
 
 
 VECTOR_WIDTH = os.environ.get("SRCGRAD_VECTOR_WIDTH", "512").strip() or "0"
@@ -75,20 +45,5 @@ def wide_vectors():
     if not VECTOR_WIDTH.isdigit():
         raise SrcgradError(
             f"SRCGRAD_VECTOR_WIDTH must be a number of bits (or 0), not {VECTOR_WIDTH!r}")
-    if VECTOR_WIDTH == "0":
+    with compat.prefer_vector_width(int(VECTOR_WIDTH)):
         yield
-        return
-    attribute = f'"prefer-vector-width"="{VECTOR_WIDTH}"'
-    add_ir_module = CPUCodeLibrary.add_ir_module
-
-    def add_wide_ir_module(library, module):
-        for function in module.functions:
-            if not function.is_declaration:
-                set.add(function.attributes, attribute)   # llvmlite checks names; LLVM takes this
-        return add_ir_module(library, module)
-
-    CPUCodeLibrary.add_ir_module = add_wide_ir_module
-    try:
-        yield
-    finally:
-        CPUCodeLibrary.add_ir_module = add_ir_module

@@ -7,9 +7,10 @@ parallel pass leaves alone. Loops the user wrote stay serial, like everything in
 helpers and ``srcgrad.nn`` kernels (which choose their own threading).
 """
 from ..runtime.parallel import ORDER_SENSITIVE
+from .cache import NUMBA_CACHE
 from .rename import rename_calls
 
-DECORATOR = "@njit(cache=True, error_model='numpy', parallel=True)"
+DECORATOR = f"@njit(cache={NUMBA_CACHE}, error_model='numpy', parallel=True)"
 
 FUNCTIONS = {f"{module}.{name}": f"srt.serial_{name}" for module in ("np", "numpy")
              for name in ORDER_SENSITIVE}

@@ -21,8 +21,8 @@ when Numba types the call, so the kernels stay one specialisation per combinatio
 import numpy as np
 from numba.core import types
 from numba.extending import overload
-from numba.np.numpy_support import as_dtype
 
+from ..compat import as_dtype
 from ..errors import ArgumentError
 from ..rules.custom import custom_vjp
 from ..runtime.adjoint import float_class, float_type, is_array, is_scalar, py_float_dtype

@@ -33,10 +33,9 @@ import textwrap
 
 import numpy as np
 from numba import njit
-from numba.core.dispatcher import OmittedArg
-from numba.core.errors import NumbaError
-from numba.core.registry import CPUDispatcher
 
+from .. import compat
+from ..compat import CPUDispatcher, NumbaError, OmittedArg
 from ..errors import ArgumentError, SrcgradError, UnsupportedError
 from ..runtime import custom as namespace
 from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template, defrule
@@ -61,8 +60,7 @@ class CustomFunction(CPUDispatcher):
             kinds = ", ".join(f"{type(a).__name__} array of {a.dtype}, ndim {a.ndim}"
                               if isinstance(a, np.ndarray) else type(a).__name__
                               for a in args if not isinstance(a, OmittedArg))
-            lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()]
-            reason = next((line for line in lines if line and not line.startswith("Failed in")), "")
+            reason = next(iter(compat.error_lines(exc)), "")
             raise ArgumentError(f"{self.__name__} cannot be called with ({kinds}): {reason}") from None
 
     def defvjp(self, *vjps):
@@ -100,7 +98,7 @@ def _make(fun, nondiff_argnums):
     if not inspect.isfunction(py_func):
         raise SrcgradError(f"custom_vjp/custom_jvp wrap a Python function, not {type(fun).__name__}")
     dispatcher = _jit(py_func)
-    dispatcher.__class__ = CustomFunction
+    compat.retype(dispatcher, CustomFunction)
     dispatcher.__srcgrad_rule__ = CustomRule(dispatcher, py_func, tuple(nondiff_argnums))
     dispatcher.__doc__ = py_func.__doc__
     return dispatcher

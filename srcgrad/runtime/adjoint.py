@@ -16,9 +16,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
-from numba.np.numpy_support import as_dtype
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from ..compat import as_dtype, to_fixed_tuple
 from ..errors import ShapeError
 from .standalone import standalone
 

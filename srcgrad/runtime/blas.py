@@ -7,20 +7,23 @@ has two pools fighting over the cores: on two cores, an MLP gradient followed by
 18.8 ms per pair instead of 1.0 ms. NumPy's wheels export their OpenBLAS's CBLAS interface (64-bit
 integers, ``scipy_`` prefix), so srcgrad's products call that one.
 
-How: the functions are looked up through NumPy's extension module and registered under stable
-symbol names with ``llvmlite.binding.add_symbol`` at import, so compiled code that calls them is
-disk-cacheable. Where NumPy has no such export (other builds, Accelerate on macOS), ``AVAILABLE``
-is False and the products stay Numba's; ``SRCGRAD_NUMPY_BLAS=0`` chooses that too. The choice is
-part of srcgrad's source digest (``codegen/cache.py``), so cached kernels never call a symbol this
-process did not bind.
+How: the functions are looked up through NumPy's extension module (a NumPy internal, in
+``srcgrad/compat.py``) and registered under srcgrad's own symbol names with
+``llvmlite.binding.add_symbol`` at import (names nothing else uses, so no other code changes), so
+compiled code that calls them is disk-cacheable. Where NumPy has no such export (other builds,
+Accelerate on macOS, a NumPy srcgrad was not verified on, ``SRCGRAD_NUMBA_PATCHES=0``),
+``AVAILABLE`` is False and the products stay Numba's; ``SRCGRAD_NUMPY_BLAS=0`` chooses that too.
+The choice is part of srcgrad's source digest (``codegen/cache.py``), so cached kernels never call
+a symbol this process did not bind.
 """
-import ctypes
 import os
 
 import llvmlite.binding as ll
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+
+from .. import compat
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 _INT = types.int64          # the exports' integers: OpenBLAS built with INTERFACE64
@@ -35,20 +38,13 @@ def _bind():
     """Register NumPy's ``cblas_dgemm``/``cblas_sgemm``; the name of what was found, or ''."""
     if os.environ.get("SRCGRAD_NUMPY_BLAS") == "0":
         return ""
-    try:
-        from numpy._core import _multiarray_umath as core
-        library = ctypes.CDLL(core.__file__)      # dlsym through it also searches its BLAS
-    except (ImportError, OSError, AttributeError):
+    found = compat.numpy_cblas_gemm()
+    if found is None:
         return ""
-    for prefix, suffix in (("scipy_cblas_", "64_"), ("cblas_", "64_")):
-        try:
-            found = {kind: getattr(library, f"{prefix}{kind}gemm{suffix}") for kind in "ds"}
-        except AttributeError:
-            continue
-        for kind, function in found.items():
-            ll.add_symbol(f"srcgrad.numpy_blas.{kind}gemm", ctypes.cast(function, ctypes.c_void_p).value)
-        return f"{prefix}gemm{suffix} (NumPy {np.__version__})"
-    return ""
+    name, addresses = found
+    for kind, address in addresses.items():
+        ll.add_symbol(f"srcgrad.numpy_blas.{kind}gemm", address)
+    return name
 
 
 KIND = _bind()

@@ -9,12 +9,13 @@ which 0.9 ms was the computation. NumPy sidesteps this for its own arrays (huge 
 PyTorch keep caches of their buffers; arrays made inside Numba-compiled code come from plain
 ``malloc``.
 
-What: on glibc, srcgrad's import raises the ``mmap`` threshold to 32 MiB (glibc's maximum) and the
-trim threshold to 256 MiB, so blocks up to 32 MiB come from the heap and freed ones stay mapped for
-the next call, at a cost of up to 256 MiB of freed memory kept in the process. Blocks above 32 MiB
-still get their own pages. Nothing changes if ``SRCGRAD_KEEP_HEAP=0``, on other C libraries, or
-when the user tuned malloc already (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
-``GLIBC_TUNABLES``).
+What: :func:`keep_freed_memory` (or ``SRCGRAD_KEEP_FREED_MEMORY=1`` at import) raises glibc's
+``mmap`` threshold to 32 MiB (its maximum) and the trim threshold to 256 MiB, so blocks up to 32 MiB
+come from the heap and freed ones stay mapped for the next call, at a cost of up to 256 MiB of freed
+memory kept in the process. Blocks above 32 MiB still get their own pages. It is a setting of the
+whole process (every library's ``malloc``), so srcgrad never makes it on its own: importing srcgrad
+leaves malloc alone. It does nothing on other C libraries, or when the user tuned malloc already
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``).
 """
 import ctypes
 import os
@@ -28,9 +29,10 @@ _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUN
 
 
 def keep_freed_memory():
-    """Apply the settings described in the module's text; True if malloc now keeps freed blocks."""
-    if os.environ.get("SRCGRAD_KEEP_HEAP", "1") == "0":
-        return False
+    """Keep freed blocks of up to 32 MiB mapped in this process (glibc's ``mallopt``), so gradients
+    with large results do not fault their pages in on every call (the tanh gradient at n = 1e6:
+    see ``benchmarks/heap.py``); up to 256 MiB of freed memory stays in the process. True if malloc
+    now keeps freed blocks (False on other C libraries or where malloc was tuned already)."""
     if any(name in os.environ for name in _USER_SETTINGS) or platform.libc_ver()[0] != "glibc":
         return False
     try:

@@ -14,8 +14,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
-from numba.np.numpy_support import as_dtype, from_dtype
 
+from ..compat import as_dtype, from_dtype
 from ..errors import ShapeError
 from . import batched as _batched
 from . import blas as _blas

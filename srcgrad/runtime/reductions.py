@@ -17,8 +17,8 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba import njit
 from numba.extending import overload
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from ..compat import to_fixed_tuple
 from ..errors import ShapeError
 from . import axes as _axes
 from .standalone import standalone

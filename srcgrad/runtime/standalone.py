@@ -18,20 +18,21 @@ signature, which srcgrad maps to the kernel's machine code with ``llvmlite.bindi
 Calls with scalar arguments only are linked and inlined as Numba does it: they sit in hot loops.
 
 Numba drops a cached function's ``reload_init`` when a new function links it (numba#8578: the new
-function, once cached, segfaults in the next process when what it links runs ``parallel=True``
-code). :func:`_keep_reload_init` fixes that, for srcgrad's bindings and Numba's parallel code alike.
+function, once cached, calls unbound symbols or segfaults in the next process). srcgrad puts it back
+for what its own caches and generated functions load, and for users' cache entries that hold a
+:class:`Binding` (``compat.keep_reload_init_of_cached_callers``, installed when one is unpickled).
+
+All of this reaches into Numba's lowering (``srcgrad/compat.py``); where srcgrad does not use it
+(``SRCGRAD_NUMBA_PATCHES=0``, or a Numba it was not verified on), a kernel is a plain cached
+``@njit`` function, linked into its callers as Numba does it.
 """
-import functools
 import hashlib
 import importlib
 
 import llvmlite.binding as ll
 from numba import njit, types
-from numba.core import cgutils, compiler
-from numba.core.base import OverloadSelector
-from numba.core.imputils import fix_returning_optional, impl_ret_new_ref
-from numba.core.registry import CPUDispatcher
 
+from .. import compat
 from ..errors import SrcgradError
 
 _bound = {}          # symbol -> address bound in this process
@@ -44,6 +45,7 @@ class Binding:
     kernel by module and qualified name, not by object."""
 
     __slots__ = ("module", "qualname", "args", "restype", "symbol")
+    srcgrad_marker = True           # what compat's reload_init fix looks for
 
     def __init__(self, module, qualname, args, restype):
         self.module, self.qualname, self.args, self.restype = module, qualname, tuple(args), restype
@@ -60,7 +62,7 @@ class Binding:
         return hash(self._key())
 
     def __reduce__(self):
-        return Binding, self._key()
+        return _unpickle_binding, self._key()
 
     def __call__(self):
         kernel = importlib.import_module(self.module)
@@ -90,40 +92,22 @@ def bind(cres, binding):
         _bound[binding.symbol] = address
 
 
-def _call_by_symbol(dispatcher, cres):
-    """Numba's lowering of a call to ``cres`` (``numba.core.imputils.user_function``), made against
-    the kernel's symbol instead of its linked code."""
-    fndesc, py_func = cres.fndesc, dispatcher.py_func
-    binding = Binding(py_func.__module__, py_func.__qualname__, fndesc.argtypes, fndesc.restype)
-
-    def lower(context, builder, sig, args):
-        bind(cres, binding)
-        context.active_code_library._reload_init.add(binding)
-        fnty = context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes)
-        callee = cgutils.get_or_insert_function(builder.module, fnty, binding.symbol)
-        status, result = context.call_conv.call_function(builder, callee, fndesc.restype,
-                                                         fndesc.argtypes, args)
-        with cgutils.if_unlikely(builder, status.is_error):
-            context.call_conv.return_status_propagate(builder, status)
-        result = fix_returning_optional(context, builder, sig, status, result)
-        return impl_ret_new_ref(context, builder, fndesc.restype, result)
-
-    lower.signature = fndesc.argtypes
-    lower.libs = ()
-    return lower
+def _unpickle_binding(*key):
+    """A Binding from a cache entry: whatever links the entry's function must inherit it."""
+    compat.keep_reload_init_of_cached_callers()
+    return Binding(*key)
 
 
-class StandaloneDispatcher(CPUDispatcher):
+class StandaloneDispatcher(compat.CPUDispatcher):
     """A kernel that compiled callers call by symbol when it takes an array (see the module doc)."""
 
     def add_overload(self, cres):
         super().add_overload(cres)
         if cres.objectmode or not any(isinstance(a, types.Array) for a in cres.signature.args):
             return
-        lower = _call_by_symbol(self, cres)
-        selector = OverloadSelector()
-        selector.append(lower, lower.signature)
-        self.targetctx._defns[cres.entry_point] = selector      # replaces Numba's linking call
+        py_func, fndesc = self.py_func, cres.fndesc
+        binding = Binding(py_func.__module__, py_func.__qualname__, fndesc.argtypes, fndesc.restype)
+        compat.call_by_symbol(self, cres, binding.symbol, binding, lambda: bind(cres, binding))
 
 
 def standalone(fn=None, **options):
@@ -133,26 +117,5 @@ def standalone(fn=None, **options):
     if "<" in fn.__qualname__:
         raise SrcgradError(f"a standalone kernel must be a module-level function, not {fn.__qualname__}")
     dispatcher = njit(cache=True, **options)(fn)
-    if isinstance(dispatcher, CPUDispatcher):     # not under NUMBA_DISABLE_JIT
-        dispatcher.__class__ = StandaloneDispatcher
+    compat.retype(dispatcher, StandaloneDispatcher)     # where not used: a kernel callers link
     return dispatcher
-
-
-def _keep_reload_init():
-    """Keep a cached function's ``reload_init`` on its library, where a new function that links it
-    collects them (the fix proposed upstream in numba#9950)."""
-    rebuild = compiler.CompileResult._rebuild.__func__
-    if getattr(rebuild, "_srcgrad", False):
-        return
-
-    @functools.wraps(rebuild)       # keeps Numba's signature visible (codegen/cache.py reads it)
-    def _rebuild(cls, *args, **kwargs):
-        cres = rebuild(cls, *args, **kwargs)
-        cres.library._reload_init.update(cres.reload_init or ())
-        return cres
-
-    _rebuild._srcgrad = True
-    compiler.CompileResult._rebuild = classmethod(_rebuild)
-
-
-_keep_reload_init()

@@ -35,9 +35,9 @@ import math
 
 from llvmlite import ir as llvm_ir
 from numba import njit, types, vectorize
-from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ..compat import get_or_insert_function
 from .adjoint import as_float
 
 # NumPy's and math's functions of these names that generated code calls srcgrad's versions of
@@ -89,8 +89,8 @@ def _fma(typingctx, a, b, c):
     vectorizes); error-free products need it, and ``contract`` alone does not promise it."""
     def codegen(context, builder, signature, args):
         f64 = llvm_ir.DoubleType()
-        fma = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(f64, [f64] * 3),
-                                             "llvm.fma.f64")
+        fma = get_or_insert_function(builder.module, llvm_ir.FunctionType(f64, [f64] * 3),
+                                     "llvm.fma.f64")
         return builder.call(fma, args)
     return types.float64(types.float64, types.float64, types.float64), codegen
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import api
 from ..codegen import compile as compile_
-from ..codegen.cache import package_digest
+from ..codegen.cache import NUMBA_CACHE, package_digest
 from ..errors import ArgumentError
 from . import progress
 from .optimizers import GradientDescentOptimizer, Optimizer
@@ -64,7 +64,7 @@ def compile_fit(loss, n_vars, n_data, optimizer):
         "            " + optimizer.kernel_call(v, f"grads[{k}]", slots[k], "step[0]")
         for k, v in enumerate(variables))
     name = "fit_" + gradient.py_func.__name__.replace("_value_and_grad", "")
-    body = f'''@njit(cache=True)
+    body = f'''@njit(cache={NUMBA_CACHE})
 def {name}({", ".join(signature)}):
     """Train {", ".join(variables)} on {", ".join(data) or "no data"}: shuffled minibatches of the first axis, one
     {type(optimizer).__name__} step per batch; returns the mean loss of each epoch."""
