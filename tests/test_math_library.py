@@ -181,8 +181,9 @@ def test_parallel_gradient_matches_differences_and_the_serial_bits_at_any_thread
 def test_parallel_code_names_fixed_order_reductions_and_a_dense_sum_cotangent():
     source = _code(srcgrad.source(srcgrad.grad(model, wrt=(0, 1, 2), parallel=True)))
     assert "parallel=True)" in source
-    # products call srcgrad's cached kernel, an ordinary call the parallel pass leaves serial too
-    assert "srt.dot(v, v)" in source and "srt.matmul(x, w)" in source and "srt.serial_sum(" in source
+    # products call srcgrad's cached kernel, and sums srcgrad's reduce_sum: ordinary calls the
+    # parallel pass leaves serial (the bits at any thread count: the test above)
+    assert "srt.dot(v, v)" in source and "srt.matmul(x, w)" in source and "srt.reduce_sum(" in source
     assert "np.dot(" not in source and "np.sum(" not in source and " @ " not in source
     assert "srt.spread_sum_dense(" in _code(srcgrad.source(srcgrad.grad(_tanh_mean, parallel=True)))
     statement = ast.parse("y = x.sum(1) + np.mean(x) + a.dot(b) + np.max(x) + x.max()")
