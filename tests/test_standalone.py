@@ -182,7 +182,8 @@ def test_generated_code_calls_array_kernels_without_their_code(mlp_module):
     defined = [line for line in llvm.splitlines() if line.startswith("define")]
     declared = [line for line in llvm.splitlines() if line.startswith("declare")]
     # the products, the loss kernel and unbroadcast are called by symbol ...
-    for kernel in ("cached.matmul", "cached.dot_adjoint_b", "cached.unbroadcast", "losses._categorical_grad"):
+    for kernel in ("cached.matmul", "cached.matmul_adjoint_b", "cached.unbroadcast",
+                   "losses._categorical_grad"):
         called = any("@srcgrad.srcgrad." in line and kernel in line for line in declared)
         assert called == PATCHED, kernel
     # ... and none of their code (NumPy's product, the loss rows, the parallel driver) is linked in
