@@ -283,10 +283,14 @@ def use_kernel_caches(modules):
     ``NUMBA_CACHE_DIR``, one checkout on two branches) keep their own files side by side. Where
     srcgrad does not use Numba's cache internals, its kernels are compiled in each process.
     Returns how many kernels were set up."""
-    def subfolder():
-        return f"srcgrad-{package_digest()}"
-    count = 0
-    for module in modules:
-        for obj in list(vars(module).values()):
-            count += compat.cache_in_subfolder(obj, subfolder)
-    return count
+    return sum(use_kernel_cache(obj) for module in modules for obj in list(vars(module).values()))
+
+
+def use_kernel_cache(obj):
+    """The per-digest cache of :func:`use_kernel_caches` for one of srcgrad's cached functions made
+    after import (a regularizer's custom function); True if ``obj`` is one."""
+    return compat.cache_in_subfolder(obj, _kernel_subfolder)
+
+
+def _kernel_subfolder():
+    return f"srcgrad-{package_digest()}"

@@ -107,7 +107,11 @@ def _make(fun, nondiff_argnums):
 def _jit(fn, **options):
     """``njit`` with Numba's disk cache when the function lives in a file (Numba needs one)."""
     source_file = inspect.getsourcefile(fn) or ""
-    return njit(cache=os.path.isfile(source_file), **options)(fn)
+    dispatcher = njit(cache=os.path.isfile(source_file), **options)(fn)
+    if fn.__module__.startswith("srcgrad."):        # srcgrad's own (regularizers): per digest
+        from ..codegen.cache import use_kernel_cache
+        use_kernel_cache(dispatcher)
+    return dispatcher
 
 
 class CustomRule(Rule):
