@@ -50,9 +50,6 @@ def check(fsrc):
         raise UnsupportedError(located(
             f"{fsrc.name!r} takes *args, **kwargs, keyword-only or positional-only parameters",
             fsrc.origin(node), "give the function plain positional parameters"))
-    if node.decorator_list:
-        # Decorators other than numba's jit are not understood; numba's are stripped by parse.
-        pass
     # asserts and print() calls are dropped by normalisation, so their messages may be strings
     exempt = set()
     for child in ast.walk(ast.Module(body=node.body, type_ignores=[])):

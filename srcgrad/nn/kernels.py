@@ -225,16 +225,6 @@ def log_softmax_vjp_rows(g, logp, transpose):
 
 
 @standalone
-def rows_scaled(rows, g):
-    """Each row of ``rows`` times its entry of ``g`` (a per-example cotangent)."""
-    out = np.empty_like(rows)
-    for r in range(rows.shape[0]):
-        for j in range(rows.shape[1]):
-            out[r, j] = rows[r, j] * g[r]
-    return out
-
-
-@standalone
 def rows_dot(a, b):
     """``sum(a * b)`` along each row (a per-example directional derivative)."""
     out = np.empty(a.shape[0], a.dtype)

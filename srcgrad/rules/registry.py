@@ -176,17 +176,3 @@ def lookup_binop(op):
 
 def lookup_unaryop(op):
     return _UNARYOPS.get(type(op))
-
-
-def fingerprint():
-    """A text that changes whenever any rule changes (part of every generated file's hash)."""
-    parts = []
-    for key in sorted(RULES):
-        r = RULES[key]
-        adj = ";".join(f"{p}={ast.unparse(t)}/{ast.unparse(r.tangent(p))}"
-                       for p, t in sorted(r.adjoints.items()))
-        like = ast.unparse(r.like) if r.like is not None else ""
-        again = ";".join(f"{p}={ast.unparse(t)}" for p, t in sorted(r.recompute.items()))
-        parts.append(f"{key}|{r.emit}|{r.params}|{sorted(r.defaults.items(), key=str)}|{adj}|{like}|"
-                     f"{again}|{r.elementwise}|{r.always_pass}")
-    return "\n".join(parts)

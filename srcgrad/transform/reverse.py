@@ -43,7 +43,6 @@ class Reverse:
         self.namer = namer
         self.adjoints = set()           # adjoint variable names used
         self.reverse_indices = set()    # loop variables introduced by the reverse sweep
-        self.recomputed_targets = set()  # range-loop variables the reverse sweep recomputes
         self.reverse_if = {}            # id(primal if) -> its reverse if
 
     def run(self, body, recomputable):
