@@ -89,14 +89,16 @@ class _Rewriter:
         self.returned = returned
         self.mentioned = set()              # adjoints any statement so far has named
         self.dropped_inits = set()
-        self.rest = []                      # the statements after the current one (read-only check)
+        self.rest = []                      # what the statements after the current one write,
+                                            # one (mutated, assigned) pair per enclosing block
 
     # -- blocks ------------------------------------------------------------------------------------
     def block(self, stmts, state, depth):
         """(rewritten statements, what is known after them)."""
         out, state = [], state.copy()
+        later = _later_writes(stmts)
         for k, s in enumerate(stmts):
-            self.rest.append(stmts[k + 1:])
+            self.rest.append(later[k])
             new, state = self.stmt(s, state, depth)
             self.rest.pop()
             out.extend(new)
@@ -193,15 +195,16 @@ class _Rewriter:
     def first(self, s, name, like):
         """The value of a zero adjoint ``name`` after its first contribution ``s.value``."""
         value = _replace(s.value, name, like)
-        later = [t for stmts in self.rest for t in stmts]
-        read_only = name not in (_mutated(later) | _assigned(later) | self.returned)
+        mutated = set().union(*(m for m, _ in self.rest))
+        assigned = set().union(*(a for _, a in self.rest))
+        read_only = name not in (mutated | assigned | self.returned)
         if read_only and _full_reduction(value) and len(self.rest) == 1:
             spread = "srt.spread_sum" if ast.unparse(value.func) == "srt.sum_adjoint" \
                 else "srt.spread_mean"
             return ast.Call(ast.Name(spread, ast.Load()), value.args[:2], [])
         shared = _adjoint_name(s.value)
         unshared = fresh(s.value) or (shared is not None and read_only and len(self.rest) == 1
-                                      and shared not in _mutated(later) | self.returned)
+                                      and shared not in mutated | self.returned)
         return ast.Call(ast.Name("srt.first_adjoint", ast.Load()),
                         [value, copy.deepcopy(like), ast.Constant(unshared)], [])
 
@@ -292,6 +295,17 @@ def _full_reduction(node):
             and ast.unparse(node.func) in ("srt.sum_adjoint", "srt.mean_adjoint")
             and len(node.args) == 3 and isinstance(node.args[2], ast.Constant)
             and node.args[2].value is None)
+
+
+def _later_writes(stmts):
+    """For each statement of a block, (names mutated, names assigned) by the statements after it:
+    each statement walked once, not once per earlier statement."""
+    mutated, assigned, out = set(), set(), []
+    for s in reversed(stmts):
+        out.append((frozenset(mutated), frozenset(assigned)))
+        mutated |= _mutated([s])
+        assigned |= _assigned([s])
+    return out[::-1]
 
 
 def _assigned(stmts):
