@@ -223,6 +223,7 @@ class _Placed:
     def __init__(self, body):
         self.order, self.path, self.assigns, self.loops = {}, {}, [], []
         self.heads = []             # (statement, names its head reads): if/while tests, for ranges
+        self._loads = None          # (assignment, names it reads), made by the first reads()
         self._place(body, ())
 
     def _place(self, stmts, path):
@@ -241,14 +242,15 @@ class _Placed:
 
     def reads(self, name):
         """The statements that read ``name``."""
-        out = [s for s, names in self.heads if name in names]
-        for s in self.assigns:
-            loads = names_in(s.value)
-            if s.sg_kind == "write":
-                loads |= names_in(s.targets[0].slice)       # b[j] = v reads j, and writes b
-            if name in loads:
-                out.append(s)
-        return out
+        if self._loads is None:             # each assignment's reads, found once
+            self._loads = []
+            for s in self.assigns:
+                loads = names_in(s.value)
+                if s.sg_kind == "write":
+                    loads |= names_in(s.targets[0].slice)       # b[j] = v reads j, and writes b
+                self._loads.append((s, loads))
+        return [s for s, names in self.heads if name in names] + [
+            s for s, loads in self._loads if name in loads]
 
     def between(self, defs, x, r):
         """Whether ``x`` may run after one of ``defs`` (definitions of one variable) and before

@@ -19,32 +19,53 @@ def rename_calls(sections, functions, methods=None, arity=None, operators=None):
     written as ``operators[type(op)](a, b)``. With ``arity``, only calls of exactly that many
     positional arguments (and no keywords) are renamed."""
     rename = _Rename(functions, methods or {}, arity, operators or {})
-    return [(title, [rename.visit(copy.deepcopy(s)) for s in stmts]) for title, stmts in sections]
+    return [(title, [rename.visit(copy.deepcopy(s)) if rename.touches(s) else s for s in stmts])
+            for title, stmts in sections]
 
 
 class _Rename(ast.NodeTransformer):
     def __init__(self, functions, methods, arity, operators):
         self.functions, self.methods, self.arity, self.operators = functions, methods, arity, operators
 
+    def touches(self, stmt):
+        """Whether anything in ``stmt`` is renamed (statements without are not copied)."""
+        return any(self._renamed(node) is not None for node in ast.walk(stmt))
+
+    def _renamed(self, node):
+        """(kind, new name) where ``node`` is renamed, else None."""
+        if isinstance(node, ast.BinOp):
+            name = self.operators.get(type(node.op))
+            return ("operator", name) if name else None
+        if not isinstance(node, ast.Call):
+            return None
+        if self.arity is not None and (len(node.args) != self.arity or node.keywords):
+            return None
+        func = node.func
+        if not isinstance(func, (ast.Attribute, ast.Name)):
+            return None
+        name = self.functions.get(ast.unparse(func))
+        if name:
+            return "function", name
+        if (isinstance(func, ast.Attribute) and func.attr in self.methods
+                and not (isinstance(func.value, ast.Name) and func.value.id in MODULES)):
+            return "method", self.methods[func.attr]
+        return None
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
-        name = self.operators.get(type(node.op))
-        if name is None:
+        renamed = self._renamed(node)
+        if renamed is None:
             return node
-        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [node.left, node.right], []), node)
+        return ast.copy_location(ast.Call(ast.Name(renamed[1], ast.Load()), [node.left, node.right], []),
+                                 node)
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if self.arity is not None and (len(node.args) != self.arity or node.keywords):
+        renamed = self._renamed(node)
+        if renamed is None:
             return node
-        func = node.func
-        if not isinstance(func, (ast.Attribute, ast.Name)):
-            return node
-        name = self.functions.get(ast.unparse(func))
-        if name:
-            node.func = ast.Name(name, ast.Load())
-        elif (isinstance(func, ast.Attribute) and func.attr in self.methods
-              and not (isinstance(func.value, ast.Name) and func.value.id in MODULES)):
-            node.args = [func.value] + node.args
-            node.func = ast.Name(self.methods[func.attr], ast.Load())
+        kind, name = renamed
+        if kind == "method":
+            node.args = [node.func.value] + node.args
+        node.func = ast.Name(name, ast.Load())
         return node
