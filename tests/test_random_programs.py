@@ -2,7 +2,8 @@
 calls and reductions over an array argument, and the shapes of code users write that srcgrad once
 got wrong (``USER_SHAPES``: integer-started accumulators, views followed by writes, writes through
 views, gathers with repeated indices, names generated code uses, a loop index reused as a float,
-shapes that change between iterations, numbers written into rows, decorated helpers), written to a
+shapes that change between iterations, numbers written into rows, decorated helpers, values the
+reverse sweep evaluates again instead of taping), written to a
 real module, differentiated in both modes and checked against float64 finite differences of the
 same plain Python function. A smaller set is checked to second order with ``check_grads``. Shrunk
 failures become the regression cases at the bottom of this file."""
@@ -75,6 +76,14 @@ USER_SHAPES = {
              "s = s + np.sum(h{k} * h{k}) * 0.1"],
     # a decorated helper
     "decorated": ["s = scaled_helper({e}, x[1]) + s"],
+    # what the reverse sweep evaluates again instead of taping (analysis/recompute.py): an operand
+    # made of the loop index and a parameter, inside a recurrence; a branch flag inside a loop
+    "recomputed_operand": ["h{k} = 0.5", "for i in range(x.shape[0]):",
+                           "    for j in range(i % 3 + 1):", "        h{k} = math.cos(h{k} + j * w)",
+                           "    h{k} = h{k} * 0.5 + x[i]", "s = s + h{k} * ({e})"],
+    # (x[i] has three decimals: the flag never flips within a finite-difference step)
+    "loop_flag": ["for i in range(x.shape[0]):", "    v{k} = x[i] + 0.0005", "    if v{k} > 0.25:",
+                  "        s = s + v{k} * ({l})", "    else:", "        s = s * 0.5 + v{k}"],
 }
 
 
