@@ -27,12 +27,11 @@ for _name in ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "
 fresh_results(activations.gelu_slope)
 
 # one_hot has no derivative: differentiated code calls it as it is
-_namespace.one_hot = one_hot
-defnondiff("nn.one_hot", objects=(one_hot,), emit="sgc.one_hot")
+defnondiff("nn.one_hot", objects=(one_hot,), emit=_namespace.publish("one_hot", one_hot))
 
 # the losses' stand-in (result_like): their type and shape, in NumPy's dtype for labels and predictions
-_namespace.loss_like = dtypes.example_like
-defnondiff("nn.loss_like", objects=(dtypes.example_like,), emit="sgc.loss_like")
+defnondiff("nn.loss_like", objects=(dtypes.example_like,),
+           emit=_namespace.publish("loss_like", dtypes.example_like))
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softplus", "softsign",

@@ -38,8 +38,8 @@ def _sigmoid_rule(g, ans, x):
 
 # sigmoid's recompute form calls the slope kernel, which fuses into the rule's loop; the kernel's own
 # rule lets that form be differentiated again: d/dx s'(x) = s'(x) (1 - 2 s(x)) = -s'(x) tanh(x / 2)
-_namespace.sigmoid_slope = _k.sigmoid_slope
-defrule("nn.sigmoid_slope", ("x",), objects=(_k.sigmoid_slope,), emit="sgc.sigmoid_slope",
+defrule("nn.sigmoid_slope", ("x",), objects=(_k.sigmoid_slope,),
+        emit=_namespace.publish("sigmoid_slope", _k.sigmoid_slope),
         elementwise=True, like="srt.float_like(x)", x="-g * sgc.sigmoid_slope(x) * np.tanh(0.5 * x)")
 
 

@@ -185,13 +185,13 @@ class CustomRule(Rule):
         self.key = f"{stem}_{digest}"
         self.emit = f"sgc.{self.key}"
         self.transposes = {}
-        setattr(namespace, self.key, self.dispatcher)
+        namespace.publish(self.key, self.dispatcher)
         if self.vjp is not None:
-            setattr(namespace, f"{self.key}_vjp", self.vjp)
+            namespace.publish(f"{self.key}_vjp", self.vjp)
         for kind, fns in (("vjp", self.vjps), ("jvp", self.jvps), ("rvjp", self.recompute)):
             for k, fn in enumerate(fns or []):
                 if fn is not None and not isinstance(fn, ast.AST):
-                    setattr(namespace, f"{self.key}_{kind}{k}", fn)
+                    namespace.publish(f"{self.key}_{kind}{k}", fn)
         self.adjoints = {p: None for p in self.diff_params}
 
     # -- templates, as the transforms ask for them --------------------------------------------------------
@@ -257,7 +257,7 @@ class CustomRule(Rule):
         if name not in self.transposes:
             from ..api import vjp
             self.transposes[name] = vjp(self.jvps[k].py_func, wrt=0)
-            setattr(namespace, name, self.transposes[name])
+            namespace.publish(name, self.transposes[name])
         return f"sgc.{name}"
 
 

@@ -8,7 +8,7 @@ from .registry import defbinop, defrule
 # NumPy's two products agree up to two dimensions and differ beyond: np.matmul (and @) multiplies
 # stacks of matrices, broadcasting the leading dims; np.dot contracts the last axis of a with the
 # second-to-last of b (see runtime/batched.py).
-defrule("np.dot", ("a", "b"), objects=(np.dot,),
+defrule("np.dot", ("a", "b"), objects=(np.dot,), allocates=True,
         tangents={"a": "np.dot(t, b)", "b": "np.dot(a, t)"},
         a="srt.dot_adjoint_a(g, like_a, b)", b="srt.dot_adjoint_b(g, a, like_b)")
 _MATMUL = dict(a="srt.matmul_adjoint_a(g, like_a, b)", b="srt.matmul_adjoint_b(g, a, like_b)")

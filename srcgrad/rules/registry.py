@@ -43,6 +43,8 @@ class Rule:
     like: object = None            # template of a stand-in with the result's type and shape, or None
     recompute: dict = field(default_factory=dict)  # parameter -> template that does not read ``y``
     elementwise: bool = False      # declared: diagonal Jacobian, so tangents may come from adjoints
+    allocates: bool = False        # returns a new array no variable refers to (an adjoint may own it)
+    shape_only: frozenset = frozenset()   # argument positions read only for their type and shape
 
     aliases = {}                   # template name -> parameter (custom rules name arguments by position)
 
@@ -85,6 +87,7 @@ class Rule:
 
 
 RULES = {}          # key -> Rule
+HELPERS = {}        # key -> Rule without derivative, for runtime helpers' properties (defhelper)
 _BY_OBJECT = {}     # id(python object) -> Rule
 _OBJECTS = []       # keeps the objects alive so ids stay unique
 _BINOPS = {}        # ast operator class -> Rule
@@ -109,23 +112,47 @@ def _elementwise_tangent(template):
 
 
 def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), tangents=None,
-            like=None, recompute=None, elementwise=False, **adjoints):
+            like=None, recompute=None, elementwise=False, allocates=False, **adjoints):
     """Register a differentiable primitive. ``adjoints`` maps parameter name -> template text;
     ``tangents`` maps parameter -> forward term, required for every parameter with an adjoint
     unless ``elementwise=True`` declares the Jacobian diagonal; ``like`` is the template of a
     stand-in with the result's type and shape; ``recompute`` maps parameter -> a template that does
-    not read ``y`` (for adjoint templates that do)."""
-    rule = Rule(key=key, emit=emit or key, params=tuple(params), defaults=dict(defaults or {}),
+    not read ``y`` (for adjoint templates that do); ``allocates``: the call returns a new array.
+    A parameter named ``like`` is read only for its type and shape."""
+    params = tuple(params)
+    rule = Rule(key=key, emit=emit or key, params=params, defaults=dict(defaults or {}),
                 adjoints=_parse_all(adjoints), always_pass=tuple(always_pass),
                 tangents=_parse_all(tangents), like=_parse_template(like) if like else None,
-                recompute=_parse_all(recompute), elementwise=elementwise)
+                recompute=_parse_all(recompute), elementwise=elementwise, allocates=allocates,
+                shape_only=frozenset(k for k, p in enumerate(params) if p == "like"))
     return _register(rule, objects)
 
 
-def defnondiff(key, objects=(), emit=None):
+def defnondiff(key, objects=(), emit=None, allocates=False, shape_only=()):
     """Register a function whose result has no derivative: it must be constant almost everywhere
-    in every argument (shapes, indices, comparisons, rounding), never merely hard to differentiate."""
-    return _register(Rule(key=key, emit=emit or key, params=(), differentiable=False), objects)
+    in every argument (shapes, indices, comparisons, rounding), never merely hard to differentiate.
+    ``shape_only``: the argument positions it reads only for their type and shape."""
+    return _register(Rule(key=key, emit=emit or key, params=(), differentiable=False,
+                          allocates=allocates, shape_only=frozenset(shape_only)), objects)
+
+
+def defhelper(key, allocates=False, shape_only=()):
+    """Declare the properties of a runtime helper that generated code calls but that has no
+    derivative rule (a derivative of code calling it is refused, as for any unknown call)."""
+    HELPERS[key] = Rule(key=key, emit=key, params=(), differentiable=False, allocates=allocates,
+                        shape_only=frozenset(shape_only))
+
+
+def alias(obj, key):
+    """Differentiate calls of ``obj`` with the rule registered as ``key`` (a helper standing in
+    for a NumPy function, a library function that is one)."""
+    _BY_OBJECT[id(obj)] = RULES[key]
+    _OBJECTS.append(obj)
+
+
+def called(name):
+    """The rule (or helper declaration) of a call that generated code writes as ``name``."""
+    return RULES.get(name) or HELPERS.get(name)
 
 
 def defbinop(op_class, key, tangents=None, elementwise=True, **adjoints):

@@ -7,12 +7,7 @@ NumPy calls share the NumPy functions' rules (see the other rule families).
 """
 from .. import runtime as srt
 from ..runtime import parallel, vecmath
-from .registry import RULES, _BY_OBJECT, _OBJECTS, defnondiff, defrule
-
-def _same_rule(helper, key):
-    """``helper`` is differentiated with the rule registered as ``key``."""
-    _BY_OBJECT[id(helper)] = RULES[key]
-    _OBJECTS.append(helper)
+from .registry import RULES, alias, defhelper, defnondiff, defrule
 
 
 # --- helpers that stand in for NumPy calls: the same primitives ---------------------------------------
@@ -27,12 +22,17 @@ for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np
                       *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES),
                       *((getattr(srt, f"serial_{name}"), f"np.{name}") for name in parallel.ORDER_SENSITIVE
                         if f"np.{name}" in RULES)):
-    _same_rule(_helper, _key)
+    alias(_helper, _key)
 
 # --- no derivative --------------------------------------------------------------------------------------
-for _name in ("zeros_like", "ones_like", "zero", "sign", "truth", "trip", "new_tape", "new_exact_tape", "float_like",
-              "sum_like", "mean_like", "example_like", "is_copy", "refuse_view"):
+for _name in ("zero", "sign", "truth", "trip", "new_tape", "new_exact_tape", "is_copy", "refuse_view"):
     defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),))
+# (stand-ins and fillers: they read their argument only for its type and shape)
+for _name in ("zeros_like", "float_like", "sum_like", "mean_like", "example_like"):
+    defnondiff(f"srt.{_name}", objects=(getattr(srt, _name),), shape_only=(0,))
+defnondiff("srt.ones_like", objects=(srt.ones_like,), shape_only=(0,), allocates=True)
+# an output's seed from grad_ys (transform/adjoint.py): only ever in a gradient's seeds
+defhelper("srt.seed_at", allocates=True, shape_only=(2,))
 
 # --- derivatives from the input alone (recompute forms of rules) -------------------------------------
 defrule("srt.tanh_slope", ("x",), objects=(srt.tanh_slope,), like="srt.float_like(x)", elementwise=True,
@@ -48,7 +48,7 @@ defrule("srt.pow_lower", ("b",), objects=(srt.pow_lower,), elementwise=True, b="
 # --- identities --------------------------------------------------------------------------------------
 defrule("srt.check_float", ("x",), objects=(srt.check_float,), tangents={"x": "t"}, x="g")
 defrule("srt.snapshot", ("x",), objects=(srt.snapshot,), tangents={"x": "t"}, x="g")
-defrule("srt.seed", ("dy", "like"), objects=(srt.seed,), tangents={"dy": "t"}, dy="g")
+defrule("srt.seed", ("dy", "like"), objects=(srt.seed,), allocates=True, tangents={"dy": "t"}, dy="g")
 defrule("srt.first_adjoint", ("value", "like", "fresh"), objects=(srt.first_adjoint,),
         tangents={"value": "srt.first_adjoint(t, like, False)"}, value="srt.unbroadcast(g, like_value)")
 defrule("srt.cast_like", ("value", "like"), objects=(srt.cast_like,),
@@ -68,17 +68,17 @@ defrule("srt.select_not", ("cond", "x"), objects=(srt.select_not,), elementwise=
 defrule("srt.float_gate", ("v", "like"), objects=(srt.float_gate,),
         tangents={"v": "srt.float_gate(t, like)"}, v="srt.float_gate(g, like)")
 # (c has the reduction's shape, with or without the reduced dims: reshape_like restores it)
-defrule("srt.sum_adjoint", ("c", "like", "axis"), objects=(srt.sum_adjoint,),
+defrule("srt.sum_adjoint", ("c", "like", "axis"), objects=(srt.sum_adjoint,), allocates=True,
         tangents={"c": "srt.sum_adjoint(t, like, axis)"},
         c="srt.reshape_like(srt.reduce_sum(g, axis), like_c)")
-defrule("srt.mean_adjoint", ("c", "like", "axis"), objects=(srt.mean_adjoint,),
+defrule("srt.mean_adjoint", ("c", "like", "axis"), objects=(srt.mean_adjoint,), allocates=True,
         tangents={"c": "srt.mean_adjoint(t, like, axis)"}, c="srt.reshape_like(srt.mean(g, axis), like_c)")
 defrule("srt.spread_sum", ("c", "like"), objects=(srt.spread_sum,),
         tangents={"c": "srt.spread_sum(t, like)"}, c="srt.reduce_sum(g, None)")
 defrule("srt.spread_mean", ("c", "like"), objects=(srt.spread_mean,),
         tangents={"c": "srt.spread_mean(t, like)"}, c="srt.mean(g, None)")
-_same_rule(srt.spread_sum_dense, "srt.spread_sum")
-_same_rule(srt.spread_mean_dense, "srt.spread_mean")
+alias(srt.spread_sum_dense, "srt.spread_sum")
+alias(srt.spread_mean_dense, "srt.spread_mean")
 defrule("srt.reshape_like", ("c", "like"), objects=(srt.reshape_like,),
         tangents={"c": "srt.reshape_like(t, like)"}, c="srt.reshape_like(g, like_c)")
 defrule("srt.reverse_cumsum", ("c", "like"), objects=(srt.reverse_cumsum,),
@@ -123,22 +123,22 @@ defrule("srt.take_written", ("adjoint", "index"), objects=(srt.take_written,),
 
 # --- bilinear: the cotangent c and the other factor ---------------------------------------------------
 # (np.outer flattens its operands: each outer adjoint's transpose in the other factor is the other one)
-defrule("srt.dot_adjoint_a", ("c", "like", "b"), objects=(srt.dot_adjoint_a,),
+defrule("srt.dot_adjoint_a", ("c", "like", "b"), objects=(srt.dot_adjoint_a,), allocates=True,
         tangents={"c": "srt.dot_adjoint_a(t, like, b)", "b": "srt.dot_adjoint_a(c, like, t)"},
         c="np.dot(g, b)", b="srt.dot_adjoint_b(c, g, like_b)")
-defrule("srt.dot_adjoint_b", ("c", "a", "like"), objects=(srt.dot_adjoint_b,),
+defrule("srt.dot_adjoint_b", ("c", "a", "like"), objects=(srt.dot_adjoint_b,), allocates=True,
         tangents={"c": "srt.dot_adjoint_b(t, a, like)", "a": "srt.dot_adjoint_b(c, t, like)"},
         c="np.dot(a, g)", a="srt.dot_adjoint_a(c, like_a, g)")
-defrule("srt.matmul_adjoint_a", ("c", "like", "b"), objects=(srt.matmul_adjoint_a,),
+defrule("srt.matmul_adjoint_a", ("c", "like", "b"), objects=(srt.matmul_adjoint_a,), allocates=True,
         tangents={"c": "srt.matmul_adjoint_a(t, like, b)", "b": "srt.matmul_adjoint_a(c, like, t)"},
         c="np.matmul(g, b)", b="srt.matmul_adjoint_b(c, g, like_b)")
-defrule("srt.matmul_adjoint_b", ("c", "a", "like"), objects=(srt.matmul_adjoint_b,),
+defrule("srt.matmul_adjoint_b", ("c", "a", "like"), objects=(srt.matmul_adjoint_b,), allocates=True,
         tangents={"c": "srt.matmul_adjoint_b(t, a, like)", "a": "srt.matmul_adjoint_b(c, t, like)"},
         c="np.matmul(a, g)", a="srt.matmul_adjoint_a(c, like_a, g)")
-defrule("srt.outer_adjoint_a", ("c", "like", "b"), objects=(srt.outer_adjoint_a,),
+defrule("srt.outer_adjoint_a", ("c", "like", "b"), objects=(srt.outer_adjoint_a,), allocates=True,
         tangents={"c": "srt.outer_adjoint_a(t, like, b)", "b": "srt.outer_adjoint_a(c, like, t)"},
         c="np.outer(g, b)", b="srt.outer_adjoint_b(c, g, like_b)")
-defrule("srt.outer_adjoint_b", ("c", "a", "like"), objects=(srt.outer_adjoint_b,),
+defrule("srt.outer_adjoint_b", ("c", "a", "like"), objects=(srt.outer_adjoint_b,), allocates=True,
         tangents={"c": "srt.outer_adjoint_b(t, a, like)", "a": "srt.outer_adjoint_b(c, t, like)"},
         c="np.outer(a, g)", a="srt.outer_adjoint_a(c, like_a, g)")
 defrule("srt.broadcast_like", ("h", "like"), objects=(srt.broadcast_like,),

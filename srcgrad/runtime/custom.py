@@ -16,6 +16,13 @@ from numba.extending import overload
 RULE_NAMES = {}     # number -> description of a rule, for one_result's message
 
 
+def publish(name, fn):
+    """Make ``fn`` callable from generated code as ``sgc.<name>``; returns that name (a rule's
+    ``emit``)."""
+    globals()[name] = fn
+    return f"sgc.{name}"
+
+
 def rule_number(description):
     """A number standing for ``description`` in generated code (which may hold no strings), the same
     in every process so that generated text, and so the cache, does not depend on the order of

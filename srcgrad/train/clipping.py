@@ -10,7 +10,7 @@ from numba import njit
 
 from .. import runtime as srt
 from ..errors import ArgumentError
-from ..rules.registry import RULES, _BY_OBJECT, _OBJECTS
+from ..rules.registry import alias
 from . import kernels
 
 
@@ -46,6 +46,5 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None):
 
 
 # in differentiated code, clip_by_value is np.clip (TensorFlow's gradient: 1 inside the bounds)
-_BY_OBJECT[id(clip_by_value)] = RULES["np.clip"]
-_OBJECTS.append(clip_by_value)
+alias(clip_by_value, "np.clip")
 clip_by_norm.__srcgrad_inline__ = True

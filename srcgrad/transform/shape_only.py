@@ -16,24 +16,11 @@ call, so the pass never changes a result.
 """
 import ast
 import dis
-import functools
 from collections import Counter
 
-from ..rules.registry import RULES
+from ..rules.registry import called
 from ..runtime import custom as namespace
 from .reverse import fold, substitute
-
-
-@functools.cache
-def _shape_arguments():
-    """Runtime helpers that take an argument only for its type and shape (their rules name it
-    ``like``), and the position of that argument."""
-    positions = {rule.emit: {rule.params.index("like")} for rule in RULES.values()
-                 if rule.emit.startswith("srt.") and "like" in rule.params}
-    positions.update({"srt.zeros_like": {0}, "srt.ones_like": {0}, "srt.seed_at": {2},
-                      "srt.float_like": {0}, "srt.sum_like": {0}, "srt.mean_like": {0},
-                      "srt.example_like": {0}})
-    return positions
 
 
 def skip_unread_results(forward, everything, params):
@@ -134,8 +121,9 @@ def _count(node, shape, reads, definitions, mutated):
 def shape_positions(call):
     """Argument positions (and keyword names) of ``call`` whose values are never read."""
     name = ast.unparse(call.func)
-    if name in _shape_arguments():
-        return _shape_arguments()[name], set()
+    rule = called(name)
+    if rule is not None and rule.shape_only:
+        return set(rule.shape_only), set()
     if name.startswith("sgc."):
         fn = getattr(getattr(namespace, name[4:], None), "py_func", None)
         if fn is not None:

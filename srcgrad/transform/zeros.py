@@ -26,13 +26,10 @@ element's adjoint) and ``sg_reset`` (an adjoint reset at a definition, ``"zero"`
 import ast
 import copy
 
+from ..rules.registry import called
 from ..runtime import custom as namespace
 from .shape_only import shape_positions
 
-_ALLOCATING = {"srt.sum_adjoint", "srt.mean_adjoint", "srt.dot_adjoint_a", "srt.dot_adjoint_b",
-               "srt.matmul_adjoint_a", "srt.matmul_adjoint_b",
-               "srt.outer_adjoint_a", "srt.outer_adjoint_b", "np.dot", "srt.ones_like", "srt.seed",
-               "srt.seed_at"}
 _PASSING = {"srt.unbroadcast"}      # its first argument when shapes match, else a new array
 _WRITES_FIRST_ARGUMENT = {"srt.zero", "srt.add_at", "srt.put", "srt.accumulate"}
 
@@ -280,7 +277,8 @@ def fresh(node):
         return True
     if isinstance(node, ast.Call):
         name = ast.unparse(node.func)
-        if name in _ALLOCATING:
+        rule = called(name)
+        if rule is not None and rule.allocates:
             return True
         if name in _PASSING:
             return fresh(node.args[0])
