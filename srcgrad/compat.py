@@ -348,7 +348,7 @@ def _cache_owner(dispatcher):
     """(object holding the cache, attribute name) of a cached dispatcher or DUFunc, or (None, None)
     (also where Numba's caching classes are not where they were: then srcgrad warns, at import)."""
     try:
-        from numba.core.caching import FunctionCache, NullCache  # noqa: F401 - both are used
+        from numba.core.caching import FunctionCache, NullCache  # noqa: F401 - both must be where they were
     except ImportError:
         _warn_uncontrolled_caches()
         return None, None

@@ -14,11 +14,13 @@
 import atexit
 import functools
 import importlib.util
+import inspect
 import itertools
 import os
 import shutil
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +237,40 @@ def check_both_modes(f, args, wrt=0, rtol=RTOL, atol=ATOL):
     """Reverse mode (``grad``) and forward mode (``jvp``) of ``f`` against finite differences."""
     check_grad(f, args, wrt, rtol=rtol, atol=atol)
     check_jvp(f, args, wrt)
+
+
+# --------------------------------------------------------------------------
+# Markers: what the fast subset leaves out (tests/README.md, "The fast loop")
+# --------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``hypothesis`` tests and ``subprocess`` tests (a test, a helper of its module or a
+    fixture it uses runs another Python); ``slow`` is marked by hand where a test is declared."""
+    for item in items:
+        fn = getattr(item, "function", None)
+        if fn is None:
+            continue
+        if getattr(fn, "is_hypothesis_test", False):
+            item.add_marker("hypothesis")
+        fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
+        if any(_runs_processes(f) for f in [fn, *fixtures]):
+            item.add_marker("subprocess")
+
+
+def _runs_processes(fn, seen=None):
+    """Whether ``fn`` (or a function it defines, or one of its own module that it calls) uses
+    ``subprocess``."""
+    seen = set() if seen is None else seen
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    codes = [code, *(c for c in code.co_consts if isinstance(c, types.CodeType))]
+    names = {n for c in codes for n in c.co_names}
+    if "subprocess" in names:
+        return True
+    module = sys.modules.get(getattr(fn, "__module__", None))
+    called = (getattr(module, n, None) for n in names)
+    return any(_runs_processes(f, seen) for f in called
+               if callable(f) and getattr(f, "__module__", None) == fn.__module__)

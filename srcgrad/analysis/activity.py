@@ -6,7 +6,6 @@ only active operands receive cotangents, so an integer counter, a shape, or a we
 differentiated costs nothing in the reverse sweep. The analysis is flow-insensitive (a variable is
 active if any of its definitions is), which is safe and, for numeric code, rarely less precise.
 """
-import ast
 
 from ..front.ir import atom_base, iter_assigns, operands, target_name
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import UnsupportedError, located
-from ..front.ir import atom_base, names_in
+from ..front.ir import atom_base, names_in, same
 from .indices import as_value
 
 _VIEW_RULES = {"np.transpose": "np.transpose", "np.asarray": None}    # view of a: (adjoint view)
@@ -200,7 +200,7 @@ class Aliases:
 
 def _same_view(a, b):
     """Whether two definitions compute the same view (the same expression, read the same way)."""
-    return a.sg_kind == b.sg_kind and ast.unparse(a.value) == ast.unparse(b.value)
+    return a.sg_kind == b.sg_kind and same(a.value, b.value)
 
 
 def _view(s):

@@ -11,7 +11,7 @@ through the scatter helper, which picks plain ``+=`` at typing time when the ind
 """
 import ast
 
-from ..front.ir import statements
+from ..front.ir import callee, statements
 
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 _INT_CALLS = {"len", "int", "srt.trip"}
@@ -54,7 +54,7 @@ def is_integer(node, ints):
     if isinstance(node, ast.Subscript):         # x.shape[k]
         return isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
     if isinstance(node, ast.Call):
-        name = ast.unparse(node.func)
+        name = callee(node)
         if name in _INT_CALLS:
             return True
         if name in ("min", "max") and not node.keywords:

@@ -11,7 +11,7 @@ defined once are left alone: they are still there.
 """
 import ast
 
-from ..front.ir import iter_assigns, names_in, statements
+from ..front.ir import callee, iter_assigns, names_in, statements
 
 
 def recomputed(body, aliases, ints):
@@ -91,10 +91,10 @@ def _cheap(s, ints):
         return s.sg_rule.key in _ARITHMETIC
     if s.sg_kind == "copy":
         return False                    # (views: aliasing.py; a copy of a name is the name)
-    if isinstance(value, ast.Call) and ast.unparse(value.func) == "srt.truth":
+    if callee(value) == "srt.truth":
         return True
     return s.targets[0].id in ints and all(
-        ast.unparse(n.func) in ("len", "int", "min", "max")
+        callee(n) in ("len", "int", "min", "max")
         for n in ast.walk(value) if isinstance(n, ast.Call))
 
 

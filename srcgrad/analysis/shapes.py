@@ -13,7 +13,7 @@ changes (``np.zeros(i)``), or reads another variable that may change shape.
 """
 import ast
 
-from ..front.ir import iter_assigns, names_in, statements
+from ..front.ir import callee, iter_assigns, names_in, statements
 from .indices import is_integer
 
 # constructors whose arguments give a shape (or a size)
@@ -57,11 +57,11 @@ def _may_change(value, varying, unstable, ints):
                         return True
                 elif names_in(part) & varying and not is_integer(part, ints):
                     return True     # may be an index array whose length changes
-        if isinstance(node, ast.Call) and ast.unparse(node.func) in _SIZED:
-            if any(names_in(a) & varying for a in node.args[1 if "reshape" in
-                                                             ast.unparse(node.func) else 0:]):
+        name = callee(node)
+        if name in _SIZED:
+            if any(names_in(a) & varying for a in node.args[1 if "reshape" in name else 0:]):
                 return True
-            if "reshape" in ast.unparse(node.func) and names_in(node.args[0]) & varying:
+            if "reshape" in name and names_in(node.args[0]) & varying:
                 return True
     return False
 
@@ -69,11 +69,11 @@ def _may_change(value, varying, unstable, ints):
 def _reduces_fully(value):
     """Whether ``value`` is a reduction over all axes (``np.sum(x)``, ``np.max(x, None)``)."""
     if not isinstance(value, ast.Call) or len(value.args) != 2:
-        return isinstance(value, ast.Call) and len(value.args) == 1 and ast.unparse(value.func) in (
+        return isinstance(value, ast.Call) and len(value.args) == 1 and callee(value) in (
             "np.sum", "np.mean", "srt.mean", "srt.amax", "srt.amin", "np.max", "np.min",
             "np.linalg.norm", "float")
     axis = value.args[1]
-    return (ast.unparse(value.func) in ("np.sum", "np.mean", "srt.mean", "srt.amax", "srt.amin")
+    return (callee(value) in ("np.sum", "np.mean", "srt.mean", "srt.amax", "srt.amin")
             and isinstance(axis, ast.Constant) and axis.value is None)
 
 

@@ -7,6 +7,8 @@ comments for the forward and reverse sweeps.
 import ast
 import os
 
+from ..front.ir import callee
+
 
 class Printer:
     def __init__(self):
@@ -72,7 +74,7 @@ class Printer:
 def _range_text(it):
     """``range(0, n, 1)`` printed as ``range(n)``, the way a person writes it."""
     args = getattr(it, "args", None)
-    if (isinstance(it, ast.Call) and ast.unparse(it.func) == "range" and len(args) == 3
+    if (callee(it) == "range" and len(args) == 3
             and isinstance(args[2], ast.Constant) and args[2].value == 1):
         if isinstance(args[0], ast.Constant) and args[0].value == 0:
             return f"range({ast.unparse(args[1])})"

@@ -8,6 +8,8 @@ Statements are copied, never changed in place, because the transforms may still 
 import ast
 import copy
 
+from ..front.ir import dotted
+
 # names that are modules in generated code, never arrays with methods
 MODULES = ("np", "math", "srt", "sgc")
 
@@ -43,7 +45,7 @@ class _Rename(ast.NodeTransformer):
         func = node.func
         if not isinstance(func, (ast.Attribute, ast.Name)):
             return None
-        name = self.functions.get(ast.unparse(func))
+        name = self.functions.get(dotted(func))
         if name:
             return "function", name
         if (isinstance(func, ast.Attribute) and func.attr in self.methods

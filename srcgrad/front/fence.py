@@ -7,6 +7,7 @@ whether ``f(x)`` is allowed depends on what ``f`` is.
 import ast
 
 from ..errors import UnsupportedError, located
+from .ir import callee
 
 # construct -> (what it is, what to write instead)
 _REJECTED = {
@@ -55,7 +56,7 @@ def check(fsrc):
     for child in ast.walk(ast.Module(body=node.body, type_ignores=[])):
         if isinstance(child, ast.Assert) and child.msg is not None or _is_print(child):
             exempt |= {id(n) for n in ast.walk(child)}
-        if isinstance(child, ast.Call) and ast.unparse(child.func) == "srt.refuse_view":
+        if callee(child) == "srt.refuse_view":
             exempt |= {id(n) for n in child.args[2:]}    # the message of a check srcgrad wrote
         if _expands(fsrc, child):
             # a shorthand such as apply_regularization(reg, [w1, w2]) is rewritten before normalising

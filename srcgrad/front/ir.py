@@ -16,6 +16,28 @@ carries ``sg_origin``, the user line it came from.
 import ast
 
 
+def callee(node):
+    """The dotted name ``node`` calls (``"srt.zero"`` for ``srt.zero(x)``, generated code's
+    ``Name("srt.zero")`` or the user's ``np.sum``), or None: read from the tree, not by printing it."""
+    return dotted(node.func) if isinstance(node, ast.Call) else None
+
+
+def dotted(node):
+    """``a.b.c`` for a Name or a chain of attributes on one, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def same(a, b):
+    """Whether two trees are the same code (positions aside)."""
+    return ast.dump(a) == ast.dump(b)
+
+
 def assign(target, value, origin, kind, rule=None, args=None):
     node = ast.Assign(targets=[ast.Name(target, ast.Store())], value=value, lineno=0)
     node.sg_kind, node.sg_rule, node.sg_args, node.sg_origin = kind, rule, args, origin

@@ -10,7 +10,7 @@ viewed as ``(rows, n)``; each kernel is one pass (or two, for the max of log-sum
 import math
 
 import numpy as np
-from numba import njit, vectorize
+from numba import vectorize
 from numba.extending import overload
 
 from ..errors import ShapeError

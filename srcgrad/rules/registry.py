@@ -21,6 +21,7 @@ import copy
 from dataclasses import dataclass, field
 
 from ..errors import SrcgradError
+from ..front.ir import callee
 
 # names a template gives a meaning of its own: a parameter with one of them could not be read
 SPECIAL_NAMES = ("g", "y", "t")
@@ -102,7 +103,7 @@ def _elementwise_tangent(template):
     class Swap(ast.NodeTransformer):
         def visit_Call(self, node):
             self.generic_visit(node)
-            if ast.unparse(node.func) == "srt.unbroadcast":
+            if callee(node) == "srt.unbroadcast":
                 return node.args[0]
             return node
 

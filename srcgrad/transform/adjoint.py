@@ -14,7 +14,7 @@ from ..analysis.indices import integer_names
 from ..analysis.recompute import recomputed
 from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
-from ..front.ir import atom_base, iter_assigns, statements
+from ..front.ir import atom_base, callee, iter_assigns, statements
 from ..front.normalize import normalize
 from . import targets as targets_
 from . import zeros
@@ -78,8 +78,8 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
     entry = [marker("def", p, loops=[], origin=origin) for p in params]
     fwd = entry + fwd
     exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.recomputed)
-    in_place = {s.value.args[0].id for s in iter_assigns(body) if isinstance(s.value, ast.Call)
-                and ast.unparse(s.value.func) in ("srt.zero", "srt.add_at", "srt.put")
+    in_place = {s.value.args[0].id for s in iter_assigns(body)
+                if callee(s.value) in ("srt.zero", "srt.add_at", "srt.put")
                 and isinstance(s.value.args[0], ast.Name)}
     tapes = Tapes(fwd, rev, active, exclude, recomputable, aliases.members, in_place)
     fwd, rev = tapes.expand(fwd), prune(tapes.expand(rev), recomputable)

@@ -21,7 +21,8 @@ import ast
 import copy
 
 from .shape_only import shape_positions
-from .zeros import _mutated, is_adjoint
+from ..front.ir import callee
+from .zeros import _mutated, is_adjoint, is_zeros_init
 
 
 def optimize(statements, returned):
@@ -43,7 +44,7 @@ def _copy_source(s):
             and is_adjoint(s.targets[0].id)):
         return None
     value = s.value
-    if isinstance(value, ast.Call) and ast.unparse(value.func) == "srt.first_adjoint":
+    if callee(value) == "srt.first_adjoint":
         value = value.args[0]
     if isinstance(value, ast.Name) and is_adjoint(value.id) and value.id != s.targets[0].id:
         return s.targets[0].id, value.id
@@ -140,8 +141,7 @@ def _identity(s):
     if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
         return False
     name, value = s.targets[0].id, s.value
-    while isinstance(value, ast.Call) and ast.unparse(value.func) in ("srt.first_adjoint",
-                                                                      "srt.unbroadcast"):
+    while callee(value) in ("srt.first_adjoint", "srt.unbroadcast"):
         like = value.args[1]
         if not (isinstance(like, ast.Name) and like.id == name):
             return False
@@ -164,7 +164,7 @@ def _start_without_zeros(stmts):
     k = 0
     while k < len(stmts):
         s = stmts[k]
-        if _zeros_init(s):
+        if is_zeros_init(s):
             name, like = s.targets[0].id, s.value.args[0]
             nxt = next((j for j in range(k + 1, len(stmts)) if name in _names(stmts[j])
                         or name in _assigned_names([stmts[j]])), None)
@@ -177,12 +177,6 @@ def _start_without_zeros(stmts):
                 continue
         k += 1
     return changed
-
-
-def _zeros_init(s):
-    return (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-            and is_adjoint(s.targets[0].id) and isinstance(s.value, ast.Call)
-            and ast.unparse(s.value.func) == "srt.zeros_like")
 
 
 def _first_value(s, name):
@@ -277,7 +271,7 @@ _COUNTERS = ("_top_", "_etop_")
 
 
 def _zeroing(s):
-    return isinstance(s.value, ast.Call) and ast.unparse(s.value.func) == "srt.zero"
+    return callee(s.value) == "srt.zero"
 
 
 def _names(node):

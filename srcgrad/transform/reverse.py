@@ -14,7 +14,8 @@ import copy
 
 from ..analysis.indices import as_value, is_basic
 from ..errors import at_line
-from ..front.ir import atom_base, is_exit, iter_assigns, names_in, operands, target_name
+from ..front.ir import (atom_base, callee, is_exit, iter_assigns, names_in, operands, same,
+                        target_name)
 
 def adjoint_name(name):
     return "_b" + name
@@ -49,8 +50,7 @@ class Reverse:
         """``recomputable``: loop variables defined only by their ``for`` (recomputed, never saved)."""
         self.recomputable = recomputable
         self.lists = {s.targets[0].id for s in iter_assigns(body) if isinstance(s.targets[0], ast.Name)
-                      and isinstance(s.value, ast.Call)
-                      and ast.unparse(s.value.func) in ("srt.new_tape", "srt.extend_tape")}
+                      and callee(s.value) in ("srt.new_tape", "srt.extend_tape")}
         return self.block(body, [])
 
     def block(self, stmts, loops):
@@ -329,8 +329,7 @@ class Reverse:
 
 def _same_contribution(a, b):
     return (isinstance(a, ast.AugAssign) and isinstance(b, ast.AugAssign)
-            and ast.unparse(a.target) == ast.unparse(b.target)
-            and ast.unparse(a.value) == ast.unparse(b.value)
+            and same(a.target, b.target) and same(a.value, b.value)
             and not hasattr(a.value, "sg_alternative") and not hasattr(b.value, "sg_alternative"))
 
 

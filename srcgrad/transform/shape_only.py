@@ -18,6 +18,7 @@ import ast
 import dis
 from collections import Counter
 
+from ..front.ir import callee
 from ..rules.registry import called
 from ..runtime import custom as namespace
 from .reverse import fold, substitute
@@ -120,7 +121,7 @@ def _count(node, shape, reads, definitions, mutated):
 
 def shape_positions(call):
     """Argument positions (and keyword names) of ``call`` whose values are never read."""
-    name = ast.unparse(call.func)
+    name = callee(call) or ""
     rule = called(name)
     if rule is not None and rule.shape_only:
         return set(rule.shape_only), set()

@@ -26,6 +26,7 @@ element's adjoint) and ``sg_reset`` (an adjoint reset at a definition, ``"zero"`
 import ast
 import copy
 
+from ..front.ir import callee
 from ..rules.registry import called
 from ..runtime import custom as namespace
 from .shape_only import shape_positions
@@ -41,7 +42,7 @@ def is_adjoint(name):
 def simplify(init, seeds, sweep, returned):
     """(initialisations, seeds, reverse sweep) rewritten with symbolic zeros; ``returned``: the
     names the generated function returns."""
-    starts = {s.targets[0].id: s for s in init if _is_zeros_init(s)}
+    starts = {s.targets[0].id: s for s in init if is_zeros_init(s)}
     rewriter = _Rewriter(starts, returned)
     out, state = rewriter.block(seeds + [_END] + sweep, _State(set(starts), set()), depth=0)
     kept_init = [s for s in init if id(s) not in rewriter.dropped_inits]
@@ -54,10 +55,9 @@ def simplify(init, seeds, sweep, returned):
 _END = ast.Pass()       # where the seeds end and the sweep begins, while rewritten as one block
 
 
-def _is_zeros_init(s):
+def is_zeros_init(s):
     return (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-            and is_adjoint(s.targets[0].id) and isinstance(s.value, ast.Call)
-            and ast.unparse(s.value.func) == "srt.zeros_like")
+            and is_adjoint(s.targets[0].id) and callee(s.value) == "srt.zeros_like")
 
 
 class _State:
@@ -108,7 +108,7 @@ class _Rewriter:
             return self.loop(s, state, depth)
         if s is _END:
             return [s], state
-        if _is_zeros_init(s):           # an initialisation moved into a branch: zero in memory
+        if is_zeros_init(s):           # an initialisation moved into a branch: zero in memory
             name = s.targets[0].id
             self.mentioned.add(name)
             return [s], _State(state.zero | {name}, state.garbage - {name})
@@ -196,7 +196,7 @@ class _Rewriter:
         assigned = set().union(*(a for _, a in self.rest))
         read_only = name not in (mutated | assigned | self.returned)
         if read_only and _full_reduction(value) and len(self.rest) == 1:
-            spread = "srt.spread_sum" if ast.unparse(value.func) == "srt.sum_adjoint" \
+            spread = "srt.spread_sum" if callee(value) == "srt.sum_adjoint" \
                 else "srt.spread_mean"
             return ast.Call(ast.Name(spread, ast.Load()), value.args[:2], [])
         shared = _adjoint_name(s.value)
@@ -276,7 +276,7 @@ def fresh(node):
     if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant)):
         return True
     if isinstance(node, ast.Call):
-        name = ast.unparse(node.func)
+        name = callee(node) or ""
         rule = called(name)
         if rule is not None and rule.allocates:
             return True
@@ -289,8 +289,7 @@ def fresh(node):
 
 def _full_reduction(node):
     """Whether ``node`` is the adjoint of ``sum``/``mean`` over all elements (a number spread out)."""
-    return (isinstance(node, ast.Call)
-            and ast.unparse(node.func) in ("srt.sum_adjoint", "srt.mean_adjoint")
+    return (callee(node) in ("srt.sum_adjoint", "srt.mean_adjoint")
             and len(node.args) == 3 and isinstance(node.args[2], ast.Constant)
             and node.args[2].value is None)
 
@@ -314,7 +313,7 @@ def _assigned(stmts):
 
 def _adjoint_name(node):
     """The adjoint ``node`` evaluates to (possibly through ``unbroadcast``), or None."""
-    while isinstance(node, ast.Call) and ast.unparse(node.func) in _PASSING:
+    while callee(node) in _PASSING:
         node = node.args[0]
     return node.id if isinstance(node, ast.Name) and is_adjoint(node.id) else None
 
@@ -331,7 +330,7 @@ def _mutated(stmts):
             targets = [t for t in node.targets if isinstance(t, ast.Subscript)]
             if isinstance(node.targets[0], ast.Name) and is_adjoint(node.targets[0].id):
                 targets += _viewed(node.value)
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) in _WRITES_FIRST_ARGUMENT:
+        elif callee(node) in _WRITES_FIRST_ARGUMENT:
             targets = node.args[:1]
         for t in targets:
             while isinstance(t, ast.Subscript):
@@ -344,8 +343,7 @@ def _mutated(stmts):
 def _viewed(value):
     """The adjoint an adjoint is made a view of (``_bb = srt.view_adjoint(_ba, i, _bb)``,
     analysis/aliasing.py), which writes into it reach."""
-    while isinstance(value, ast.Call) and ast.unparse(value.func) in ("np.transpose",
-                                                                      "srt.view_adjoint"):
+    while callee(value) in ("np.transpose", "srt.view_adjoint"):
         value = value.args[0]
     return [value] if isinstance(value, ast.Name) and is_adjoint(value.id) else []
 
