@@ -7,6 +7,7 @@ import os
 
 from .errors import (SrcgradError, UnsupportedError, ArgumentError, ShapeError, CompileError,
                      NonFiniteError)
+from .pipeline import VERSION
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 from .runtime.heap import keep_freed_memory
@@ -29,7 +30,7 @@ _use_kernel_caches()
 if os.environ.get("SRCGRAD_KEEP_FREED_MEMORY", "0").strip() == "1":
     keep_freed_memory()     # opted in: large arrays' pages stay mapped between calls (runtime/heap.py)
 
-__version__ = "0.1.0"
+__version__ = VERSION
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
            "stop_gradient", "source", "set_math", "keep_freed_memory", "check_grads", "custom_vjp",
            "custom_jvp", "CustomFunction", "nn", "train",

@@ -1,7 +1,7 @@
 """The public API: grad, value_and_grad, vjp and source.
 
-Each call runs the pipeline (parse → normalise → analyse → transform → generate) in pure Python,
-which takes milliseconds, and returns a Numba dispatcher for the generated file. Numba compiles it on
+Each call runs the pipeline (``pipeline.py``: parse → fence → normalise → analyse → transform →
+optimise → lower → emit → compile) in pure Python, which takes milliseconds, and returns a Numba dispatcher for the generated file. Numba compiles it on
 first call (or loads it from its disk cache), and the same object can be called from Python or from
 a user's ``@numba.njit`` code.
 """
@@ -9,17 +9,13 @@ import functools
 
 import numpy as np
 
-from .codegen.compile import compile_adjoint
 from .errors import SrcgradError
-from .transform import forward
-from .transform.adjoint import build
-
-_VERSION = "0.1.0"
+from .pipeline import forward_mode, reverse_mode
 
 
 def _make(fn, wrt, mode, parallel=False, debug_nans=False, **options):
-    return compile_adjoint(build(fn, wrt, mode, **options), _VERSION, _flag("parallel", parallel),
-                           _flag("debug_nans", debug_nans))
+    return reverse_mode(fn, wrt, mode, _flag("parallel", parallel), _flag("debug_nans", debug_nans),
+                        **options)
 
 
 def _flag(name, value):
@@ -96,8 +92,7 @@ def jvp(f=None, wrt=0, parallel=False, debug_nans=False):
         return functools.partial(jvp, wrt=wrt, parallel=parallel, debug_nans=debug_nans)
     if not callable(f):
         raise SrcgradError(f"jvp expects a function, got {type(f).__name__}")
-    return compile_adjoint(forward.build(f, wrt), _VERSION, _flag("parallel", parallel),
-                           _flag("debug_nans", debug_nans))
+    return forward_mode(f, wrt, _flag("parallel", parallel), _flag("debug_nans", debug_nans))
 
 
 def hvp(f, wrt=0):

@@ -58,9 +58,9 @@ def _check_private(path):
 # used), relative to the package: a folder covers its .py files. Not here, so editing them recompiles
 # nothing: the package's __init__, check.py (gradient checking), train/progress.py (called from
 # Python), train/ema.py.
-DIGESTED = ("api.py", "compat.py", "errors.py", "front/", "analysis/", "transform/", "rules/",
-            "codegen/", "runtime/", "nn/", "train/fit.py", "train/kernels.py", "train/clipping.py",
-            "train/optimizers.py")
+DIGESTED = ("api.py", "pipeline.py", "compat.py", "errors.py", "front/", "analysis/", "transform/",
+            "rules/", "codegen/", "runtime/", "nn/", "train/fit.py", "train/kernels.py",
+            "train/clipping.py", "train/optimizers.py")
 PACKAGE = Path(__file__).resolve().parent.parent
 
 

@@ -1,8 +1,9 @@
-"""Assemble a complete adjoint function from the pipeline's stages.
+"""Reverse mode's three stages, which ``srcgrad/pipeline.py`` runs in order.
 
-normalise → activity → reverse transform → tapes → one function: forward sweep, adjoint
-initialisation and seeding, reverse sweep, return. The result is a list of titled sections that
-:mod:`srcgrad.codegen.emit` prints.
+``analyse`` finds what the transform needs (aliasing, activity, integers, shapes, what the reverse
+sweep evaluates again); ``transform`` writes one function: forward sweep, tapes, adjoints started
+at zero and seeded, reverse sweep, return; ``optimise`` makes it read like hand-written code
+(symbolic zeros, copy propagation, dead code, forward work read only for its shape).
 """
 import ast
 from collections import defaultdict
@@ -15,7 +16,6 @@ from ..analysis.recompute import recomputed
 from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
 from ..front.ir import atom_base, callee, iter_assigns, statements
-from ..front.normalize import normalize
 from . import targets as targets_
 from . import zeros
 from .optimize import optimize
@@ -27,56 +27,95 @@ MODES = ("grad", "value_and_grad", "vjp", "gradients")
 
 
 @dataclass
+class Facts:
+    """What the analyses found about a normalised function, for the reverse transform."""
+    targets: list        # the resolved ``wrt`` items (transform/targets.py)
+    aliases: object      # alias classes of views (analysis/aliasing.py)
+    active: set          # variables on a path from a ``wrt`` item to an output
+    recomputable: set    # range-loop variables the reverse sweep evaluates again
+    captured: dict       # intermediate ``wrt`` variable -> the name its gradient is kept in
+    ints: set            # variables that only ever hold integers
+    unstable: set        # variables whose shape may change between iterations
+    recomputed: object   # values the reverse sweep evaluates again instead of taping
+
+    @property
+    def wrt_names(self):
+        return [t.name for t in self.targets]
+
+
+@dataclass
 class Adjoint:
+    """The generated function, in parts: the optimiser rewrites them, ``sections`` prints them."""
     name: str            # generated function name
     params: list         # its parameters
     defaults: dict       # parameter -> default value (numbers only), as in the user's function
     seed_param: object   # the output-cotangent parameter (dy, grad_ys) or None
-    sections: list       # (title, statements)
     sources: list        # FunctionSource of the user function and every inlined helper
     user_name: str
     origin: object
-    wrt: tuple = ()      # the differentiated parameters (float arguments, checked when called)
+    wrt: tuple           # the differentiated parameters (float arguments, checked when called)
+    prologue: list       # copies of written arguments, tapes' room
+    forward: list        # the forward sweep (and the values value_and_grad returns)
+    init: list           # adjoints' starts
+    seeds: list          # the outputs' adjoints seeded
+    sweep: list          # the reverse sweep
+    ret: ast.Return
+    returned: set        # the names ``ret`` reads
+
+    @property
+    def sections(self):
+        """(title, statements) for the printer."""
+        return [(None, self.prologue), ("forward sweep", self.forward),
+                ("adjoints start at zero; the output's adjoint is the seed", self.init + self.seeds),
+                ("reverse sweep", self.sweep), (None, [self.ret])]
 
 
-def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
-    """The adjoint of ``fn`` for ``mode`` (one of MODES)."""
-    fsrc, params, body, results, ctx = normalize(fn)
-    many = isinstance(wrt, (tuple, list)) or mode == "gradients"
+def analyse(function, wrt, mode, stop_gradients=()):
+    """The facts the reverse transform of ``function`` (normalised) needs for ``wrt``."""
+    fsrc, params, body, results, ctx = function
     items = list(wrt) if isinstance(wrt, (tuple, list)) else [wrt]
     if not items:
         raise ArgumentError("wrt is empty: name at least one argument to differentiate")
-    gradients_mode = mode == "gradients"
-    targets = targets_.resolve(items, fsrc, params, body, allow_variables=gradients_mode)
+    targets = targets_.resolve(items, fsrc, params, body, allow_variables=mode == "gradients")
     stopped = targets_.resolve(list(stop_gradients), fsrc, params, body, allow_variables=True,
                                purpose="stop_gradients")
     targets_.stop(stopped, body)
     aliases = Aliases(body)
     wrt_names = [t.name for t in targets]
     active = active_variables(body, wrt_names, results, aliases.flows())
-    origin = fsrc.origin(fsrc.node)
 
     defs = defaultdict(int)
     for s in iter_assigns(body):
         if isinstance(s.targets[0], ast.Name):
             defs[s.targets[0].id] += 1
-    for_targets = [s.target.id for s in statements(body) if isinstance(s, ast.For)]
-    for t in for_targets:
-        defs[t] += 1
+    for s in statements(body):
+        if isinstance(s, ast.For):
+            defs[s.target.id] += 1
     for p in params:
         defs[p] += 1
     # A range-loop variable is recomputed by the reverse sweep (never saved) when the loop is its only
     # definition and nothing after the loop reads its final value.
     recomputable = {s.target.id for s in statements(body) if isinstance(s, ast.For)
                     and defs[s.target.id] == 1 and s.target.id not in _loads_outside(body, s)}
-
-    captured = {t.name: f"_grad_{t.name}" for t in targets if not t.param and t.name in active}
     ints = integer_names(body)
-    reverse = Reverse(active, ctx.namer, captured, ints, aliases, unstable_names(body, ints),
-                      recomputed(body, aliases, ints))
+    return Facts(targets=targets, aliases=aliases, active=active, recomputable=recomputable,
+                 captured={t.name: f"_grad_{t.name}" for t in targets
+                           if not t.param and t.name in active},
+                 ints=ints, unstable=unstable_names(body, ints),
+                 recomputed=recomputed(body, aliases, ints))
+
+
+def transform(function, facts, wrt, mode, unconnected=None):
+    """The adjoint of ``function`` (normalised) for ``mode`` (one of MODES), before optimising:
+    forward sweep, tapes, seeds, adjoints started at zero, reverse sweep."""
+    fsrc, params, body, results, ctx = function
+    active, aliases, captured = facts.active, facts.aliases, facts.captured
+    wrt_names, recomputable = facts.wrt_names, facts.recomputable
+    origin = fsrc.origin(fsrc.node)
+    reverse = Reverse(active, ctx.namer, captured, facts.ints, aliases, facts.unstable,
+                      facts.recomputed)
     fwd, rev = reverse.run(body, recomputable)
-    entry = [marker("def", p, loops=[], origin=origin) for p in params]
-    fwd = entry + fwd
+    fwd = [marker("def", p, loops=[], origin=origin) for p in params] + fwd
     exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.recomputed)
     in_place = {s.value.args[0].id for s in iter_assigns(body)
                 if callee(s.value) in ("srt.zero", "srt.add_at", "srt.put")
@@ -101,29 +140,12 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
         value_expr = names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
 
     fn_params = list(params)
-    seeds = []
     seed_name = {"vjp": "dy", "gradients": "grad_ys"}.get(mode)
     if seed_name:
         while seed_name in params:
             seed_name += "_"
         fn_params.append(seed_name)
-    given, ones = [], []
-    for k, r in enumerate(results):
-        base = atom_base(r)
-        if base is None or base not in active:
-            continue
-        text = ast.unparse(r)
-        target = adjoint_name(base) + (text[len(base):] if isinstance(r, ast.Subscript) else "")
-        dy = seed_name if len(results) == 1 or mode == "gradients" else f"{seed_name}[{k}]"
-        pick = f"srt.seed_at({dy}, {k}, {text})" if mode == "gradients" else f"srt.seed({dy}, {text})"
-        given.append(_seed(_parse(f"{target} += {pick}")))
-        ones.append(_seed(_parse(f"{target} += srt.ones_like({text})")))
-    if mode == "vjp":
-        seeds = given
-    elif mode == "gradients" and given:   # grad_ys defaults to ones, as in tf.gradients
-        seeds = [ast.If(test=_parse(f"{seed_name} is None").value, body=ones, orelse=given)]
-    else:
-        seeds = ones
+    seeds = _seeds(results, active, mode, seed_name)
 
     used = _names(rev) | _names(seeds)
     init = []
@@ -137,30 +159,66 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
             init.append(_parse(f"{captured[v]} = srt.zeros_like({v})"))
 
     grads = []
-    for t in targets:
-        if gradients_mode and t.name not in active and unconnected != "zero":
+    for t in facts.targets:
+        if mode == "gradients" and t.name not in active and unconnected != "zero":
             grads.append("None")                      # tf.gradients' answer for no path
         elif t.param:
             grads.append(adjoint_name(t.name))
         else:
             grads.append(captured.get(t.name, f"srt.zeros_like({t.name})"))
+    many = isinstance(wrt, (tuple, list)) or mode == "gradients"
     grads_expr = "(" + ", ".join(grads) + (",)" if len(grads) == 1 else ")") if many else grads[0]
-    ret = grads_expr if mode != "value_and_grad" else f"{value_expr}, {grads_expr}"
-    init = _start_in_branches(init, body, reverse.reverse_if)
-    returned = _names([_parse(f"return {ret}")])
-    init, seeds, rev = zeros.simplify(init, seeds, rev, returned)
-    adjoint_code = init + [_SEEDS_END] + seeds + [_SWEEP] + rev
-    optimize(adjoint_code, returned)
-    cut, end = adjoint_code.index(_SEEDS_END), adjoint_code.index(_SWEEP)
-    init, seeds, rev = adjoint_code[:cut], adjoint_code[cut + 1:end], adjoint_code[end + 1:]
-    sections = [(None, prologue), ("forward sweep", fwd + value_stmts),
-                ("adjoints start at zero; the output's adjoint is the seed", init + seeds),
-                ("reverse sweep", rev), (None, [_parse(f"return {ret}")])]
-    everything = [s for _, stmts in sections for s in stmts]
-    skip_unread_results(fwd, everything, params)
-    kept = drop_dead_bookkeeping(everything)
-    kept_ids = {id(s) for s in kept}
-    sections = [(t, [s for s in stmts if id(s) in kept_ids]) for t, stmts in sections]
+    ret = _parse("return " + (grads_expr if mode != "value_and_grad" else f"{value_expr}, {grads_expr}"))
+    return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params,
+                   defaults=_defaults(fsrc, params, mode, seed_name), seed_param=seed_name,
+                   sources=ctx.sources, user_name=fsrc.name, origin=origin,
+                   wrt=tuple(t.name for t in facts.targets if t.param),
+                   prologue=prologue, forward=fwd + value_stmts,
+                   init=_start_in_branches(init, body, reverse.reverse_if), seeds=seeds, sweep=rev,
+                   ret=ret, returned=_names([ret]))
+
+
+def optimise(adj):
+    """``adj`` with symbolic zeros, copy propagation and dead code removed, and forward work that
+    is read only for its shape skipped (in place; returned for the driver's chain)."""
+    adj.init, adj.seeds, adj.sweep = zeros.simplify(adj.init, adj.seeds, adj.sweep, adj.returned)
+    code = adj.init + [_SEEDS_END] + adj.seeds + [_SWEEP] + adj.sweep
+    optimize(code, adj.returned)
+    cut, end = code.index(_SEEDS_END), code.index(_SWEEP)
+    adj.init, adj.seeds, adj.sweep = code[:cut], code[cut + 1:end], code[end + 1:]
+    everything = [s for _, stmts in adj.sections for s in stmts]
+    skip_unread_results(adj.forward, everything, adj.params)
+    kept = {id(s) for s in drop_dead_bookkeeping(everything)}
+    for part in ("prologue", "forward", "init", "seeds", "sweep"):
+        setattr(adj, part, [s for s in getattr(adj, part) if id(s) in kept])
+    return adj
+
+
+_SEEDS_END, _SWEEP = ast.Pass(), ast.Pass()      # where the parts meet, while optimised together
+
+
+def _seeds(results, active, mode, seed_name):
+    """The outputs' adjoints seeded: with ``dy`` (vjp), ``grad_ys`` or ones (gradients), ones."""
+    given, ones = [], []
+    for k, r in enumerate(results):
+        base = atom_base(r)
+        if base is None or base not in active:
+            continue
+        text = ast.unparse(r)
+        target = adjoint_name(base) + (text[len(base):] if isinstance(r, ast.Subscript) else "")
+        dy = seed_name if len(results) == 1 or mode == "gradients" else f"{seed_name}[{k}]"
+        pick = f"srt.seed_at({dy}, {k}, {text})" if mode == "gradients" else f"srt.seed({dy}, {text})"
+        given.append(_seed(_parse(f"{target} += {pick}")))
+        ones.append(_seed(_parse(f"{target} += srt.ones_like({text})")))
+    if mode == "vjp":
+        return given
+    if mode == "gradients" and given:   # grad_ys defaults to ones, as in tf.gradients
+        return [ast.If(test=_parse(f"{seed_name} is None").value, body=ones, orelse=given)]
+    return ones
+
+
+def _defaults(fsrc, params, mode, seed_name):
+    """The generated function's defaults: the user's (numbers only), ``grad_ys=None``."""
     defaults = {}
     if mode == "gradients":
         defaults[seed_name] = None
@@ -171,13 +229,7 @@ def build(fn, wrt, mode, stop_gradients=(), unconnected=None):
                 raise ArgumentError(f"the default of {p!r} in {fsrc.name!r} is a "
                                     f"{type(v).__name__}; only numbers can be defaults")
             defaults[p] = v
-    return Adjoint(name=f"{fsrc.name}_{mode}", params=fn_params, defaults=defaults,
-                   seed_param=seed_name, sections=sections,
-                   sources=ctx.sources, user_name=fsrc.name, origin=origin,
-                   wrt=tuple(t.name for t in targets if t.param))
-
-
-_SEEDS_END, _SWEEP = ast.Pass(), ast.Pass()      # where the sections meet, while optimised together
+    return defaults
 
 
 def _seed(stmt):

@@ -13,7 +13,6 @@ from ..analysis.activity import active_variables
 from ..analysis.aliasing import Aliases, is_view_rule
 from ..errors import ArgumentError, at_line
 from ..front.ir import atom_base, is_exit, operands, target_name
-from ..front.normalize import normalize
 from . import targets as targets_
 from .reverse import fold, substitute
 
@@ -135,9 +134,10 @@ class Forward:
         return out
 
 
-def build(fn, wrt):
-    """The tangent function of ``fn``: ``(*args, tangent) -> (value, directional derivative)``."""
-    fsrc, params, body, results, ctx = normalize(fn)
+def transform(function, wrt):
+    """The tangent function of ``function`` (normalised): ``(*args, tangent) -> (value,
+    directional derivative)``."""
+    fsrc, params, body, results, ctx = function
     many = isinstance(wrt, (tuple, list))
     items = list(wrt) if many else [wrt]
     if not items:
