@@ -90,10 +90,22 @@ def operands(stmt):
 def statements(stmts):
     """Every statement of a normalised body in text order, at any depth (a compound statement
     before the statements inside it)."""
+    return (s for s, _ in nested(stmts))
+
+
+def nested(stmts, loops=0):
+    """(statement, how many loops of ``stmts`` are around it) for every statement, as
+    :func:`statements` orders them: the one walker of statement lists."""
     for s in stmts:
-        yield s
+        yield s, loops
+        inner = loops + isinstance(s, (ast.For, ast.While))
         for field in ("body", "orelse"):
-            yield from statements(getattr(s, field, []) or [])
+            yield from nested(getattr(s, field, []) or [], inner)
+
+
+def leaves(stmts):
+    """The statements of ``stmts`` that hold no others, in text order."""
+    return (s for s in statements(stmts) if not isinstance(s, (ast.If, ast.For, ast.While)))
 
 
 def iter_assigns(stmts):

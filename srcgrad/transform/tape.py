@@ -13,17 +13,14 @@ import ast
 import re
 from collections import defaultdict
 
+from ..front.ir import leaves, nested, statements
 from .reverse import adjoint_name
 
 _GENERATED_PREFIXES = ("_n", "_s", "_d", "_m", "_c")
 
 
 def _markers(stmts):
-    for s in stmts:
-        if hasattr(s, "sg_marker"):
-            yield s
-        for field in ("body", "orelse"):
-            yield from _markers(getattr(s, field, []) or [])
+    return (s for s in statements(stmts) if hasattr(s, "sg_marker"))
 
 
 def _loads(stmts, content):
@@ -34,7 +31,7 @@ def _loads(stmts, content):
         if hasattr(s, "sg_marker"):
             continue
         if isinstance(s, (ast.If, ast.For, ast.While)):
-            if not any(content(b) for b in _flat(s.body + s.orelse)):
+            if not any(content(b) for b in leaves(s.body + s.orelse)):
                 continue
             head = s.test if not isinstance(s, ast.For) else s.iter
             names |= {n.id for n in ast.walk(head) if isinstance(n, ast.Name)}
@@ -47,24 +44,6 @@ def _loads(stmts, content):
                     if isinstance(t, ast.Subscript):   # writes read their base and index
                         names |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
     return names
-
-
-def _markers_at_depth(stmts, depth=0):
-    """The markers of ``stmts`` with the number of loops between each and ``stmts``."""
-    for s in stmts:
-        if hasattr(s, "sg_marker"):
-            yield s, depth
-        inner = depth + isinstance(s, (ast.For, ast.While))
-        for field in ("body", "orelse"):
-            yield from _markers_at_depth(getattr(s, field, []) or [], inner)
-
-
-def _flat(stmts):
-    for s in stmts:
-        if isinstance(s, (ast.If, ast.For, ast.While)):
-            yield from _flat(s.body + s.orelse)
-        else:
-            yield s
 
 
 class Tapes:
@@ -151,16 +130,16 @@ class Tapes:
         that exist already and that only this loop's own body pushes to (not a nested loop). The
         pushes inside are then plain stores: a tape reassigned inside a hot loop costs a scalar
         recurrence about 20 % (Numba keeps the array's structure live across iterations)."""
-        direct, nested, trip = defaultdict(int), set(), {}
-        for m, depth in _markers_at_depth(loop.body):
+        direct, deeper, trip = defaultdict(int), set(), {}
+        for m, depth in ((m, d) for m, d in nested(loop.body) if hasattr(m, "sg_marker")):
             kind, name, info = m.sg_marker
             if kind == "def" and name in self.saved:
                 if depth:
-                    nested.add(name)
+                    deeper.add(name)
                 else:
                     direct[name] += 1
                     trip[name] = info["loops"][-1]
-        names = {n for n in direct if n in exists and n not in nested}
+        names = {n for n in direct if n in exists and n not in deeper}
         pushes = {n: trip[n] if direct[n] == 1 else f"{direct[n]} * {trip[n]}" for n in names}
         code = "".join(f"if _top_{n} + {pushes[n]} > len(_tape_{n}):\n"
                        f"    _tape_{n} = srt.extend_tape(_tape_{n}, _top_{n} + {pushes[n]})\n"

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from ..front.ir import iter_assigns
+from ..front.ir import iter_assigns, nested
 from ..errors import ArgumentError
 from ..front.inline import local_names, user_names
 
@@ -50,8 +50,8 @@ def _single_definition(label, fsrc, body):
     # a straight-line redefinition is a new variable, _<name>_<k> (front/normalize.py): it still
     # counts as assigning the user's variable again
     version = re.compile(rf"_{re.escape(name)}_\d+")
-    found = [(s, loops) for s, loops in _assigns_with_loops(body)
-             if isinstance(s.targets[0], ast.Name)
+    found = [(s, loops) for s, loops in nested(body)
+             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
              and (s.targets[0].id == name or version.fullmatch(s.targets[0].id))]
     if len(found) != 1:
         how = "never assigned" if not found else f"assigned {len(found)} times"
@@ -63,15 +63,6 @@ def _single_definition(label, fsrc, body):
         raise ArgumentError(f"{label!r} is assigned inside a loop in {fsrc.name!r}, so it has a value "
                             "per iteration; name a variable assigned once, outside loops")
     return stmt
-
-
-def _assigns_with_loops(stmts, loops=0):
-    for s in stmts:
-        if isinstance(s, ast.Assign):
-            yield s, loops
-        inner = loops + isinstance(s, (ast.For, ast.While))
-        for field in ("body", "orelse"):
-            yield from _assigns_with_loops(getattr(s, field, []) or [], inner)
 
 
 def stop(targets, body):
