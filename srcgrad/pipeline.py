@@ -14,7 +14,7 @@ transform  ``transform/adjoint.py`` (reverse),    reverse: forward sweep, tapes,
 optimise   ``transform/zeros.py``,                symbolic zeros, copy propagation, dead code,
            ``optimize.py``, ``shape_only.py``     forward work read only for its shape
 lower      ``codegen/products.py``, ``mathlib.py``, calls renamed for the backend: cached product
-           ``parallel.py``, ``debug.py``          kernels, vector math, parallel twins, nan checks
+           ``parallel_mode.py``, ``debug.py``     kernels, vector math, parallel twins, nan checks
 emit       ``codegen/emit.py``                    source text, each block under the user's line
 compile    ``codegen/compile.py``                 written, imported, wrapped Numba dispatcher
 =========  =====================================  ===============================================

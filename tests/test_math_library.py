@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import srcgrad
-from srcgrad.codegen import mathlib, parallel as parallel_mode
+from srcgrad.codegen import mathlib, parallel_mode
 from srcgrad.nn import loss_kernels, rows
 
 

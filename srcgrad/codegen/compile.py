@@ -13,7 +13,7 @@ import numpy as np
 from .. import compat
 from ..compat import NumbaError, OmittedArg
 from ..errors import ArgumentError, CompileError, SrcgradError, UnsupportedError
-from . import debug, emit, mathlib, parallel as parallel_mode, products
+from . import debug, emit, mathlib, parallel_mode, products
 from .cache import (NUMBA_CACHE, load_module, package_digest, record_numba_cache,
                     refer_callers, verify_numba_cache)
 from .lowering import branch_free_broadcasting, wide_vectors
@@ -51,7 +51,7 @@ class Generated:
 
 def lower(sections, parallel=False, debug_nans=False):
     """(sections, decorator) for Numba: products as srcgrad's cached kernels, libm calls as its
-    vectorizable math, ``parallel`` mode's fixed-order twins (:mod:`srcgrad.codegen.parallel`),
+    vectorizable math, ``parallel`` mode's fixed-order twins (:mod:`srcgrad.codegen.parallel_mode`),
     ``debug_nans``' finiteness checks (:mod:`srcgrad.codegen.debug`)."""
     sections = mathlib.substitute(products.substitute(sections))
     decorator = DECORATOR

@@ -6,7 +6,7 @@ are linear in their first argument (a cotangent), so their rules are the transpo
 NumPy calls share the NumPy functions' rules (see the other rule families).
 """
 from .. import runtime as srt
-from ..runtime import parallel, vecmath
+from ..runtime import serial_twins, vecmath
 from .registry import RULES, alias, defhelper, defnondiff, defrule
 
 
@@ -20,7 +20,7 @@ for _helper, _key in ((srt.amax, "np.max"), (srt.amin, "np.min"), (srt.mean, "np
                       (srt.to_float32, "np.float32"), (srt.to_int64, "np.int64"),
                       (srt.to_int32, "np.int32"), (srt.to_bool, "np.bool_"), (srt.ndim, "np.ndim"),
                       *((getattr(srt, name), f"np.{name}") for name in vecmath.REPLACES),
-                      *((getattr(srt, f"serial_{name}"), f"np.{name}") for name in parallel.ORDER_SENSITIVE
+                      *((getattr(srt, f"serial_{name}"), f"np.{name}") for name in serial_twins.ORDER_SENSITIVE
                         if f"np.{name}" in RULES)):
     alias(_helper, _key)
 

@@ -6,10 +6,10 @@ The most used ones are exported as disk-cached entry points to those overloads (
 """
 from .adjoint import seed, seed_at, select, sign, snapshot, zero
 from .linalg import outer_adjoint_a, outer_adjoint_b, reshape_like
-from .lowered import (broadcast_like, clip, log_or_zero, mean, ndim, ravel, reshape, reverse_cumsum,
+from .numpy_forms import (broadcast_like, clip, log_or_zero, mean, ndim, ravel, reshape, reverse_cumsum,
                       reduce_sum, select_not, truth)
 from .ops import check_finite, stop_gradient
-from .parallel import (serial_dot, serial_mean, serial_prod, serial_std, serial_sum, serial_var,
+from .serial_twins import (serial_dot, serial_mean, serial_prod, serial_std, serial_sum, serial_var,
                        spread_mean_dense, spread_sum_dense)
 from .vecmath import exp, expm1, log, log1p, tanh, tanh_slope
 from .scatter import add_at, put, take_written

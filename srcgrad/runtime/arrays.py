@@ -17,7 +17,7 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 
 from .adjoint import float_class, is_array, is_scalar, unsupported
-from .lowered import _is_none
+from .numpy_forms import _is_none
 from .reductions import _blocks
 
 

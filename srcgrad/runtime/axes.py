@@ -1,7 +1,7 @@
 """Reductions over a tuple of axes, or keeping the reduced axes (``keepdims=True``), and their adjoints.
 
 NumPy's ``np.sum(x, axis=(1, 2), keepdims=True)`` and friends; Numba compiles few of these forms. The
-one-axis, dropped-dims forms keep their own fast kernels (:mod:`.reductions`, :mod:`.lowered`); the
+one-axis, dropped-dims forms keep their own fast kernels (:mod:`.reductions`, :mod:`.numpy_forms`); the
 others come here. Every form works the same way: each entry of ``x`` (C order) is mapped to the entry
 of the result it reduces into, and a reduction, or an adjoint, is one loop over that map. The loops
 are standalone kernels (compiled once per dtype, called by symbol); what each form compiles on its own

@@ -13,8 +13,8 @@ from numba.extending import overload
 
 from .adjoint import float_class, is_array, is_scalar, np_class, py_float_dtype, unsupported
 from . import axes
-from . import lowered as _lowered
-from .lowered import _is_none
+from . import numpy_forms as _numpy_forms
+from .numpy_forms import _is_none
 
 
 def float_like(x):
@@ -55,7 +55,7 @@ def _reduction_like(mean):
         x = types.unliteral(x)
         if axes.keepdims_value("sum_like", keepdims) or not _is_none(axis):
             # computed: only full reductions are skipped
-            reduce = _lowered.mean if mean else _lowered.reduce_sum
+            reduce = _numpy_forms.mean if mean else _numpy_forms.reduce_sum
             return lambda x, axis=None, keepdims=False: reduce(x, axis, None, None, keepdims)
         if is_array(x):
             if mean:

@@ -21,7 +21,7 @@ from . import zeros
 from .optimize import optimize
 from .reverse import Reverse, adjoint_name, marker
 from .shape_only import skip_unread_results
-from .tape import Tapes, drop_dead_bookkeeping, prune
+from .taping import Tapes, drop_dead_bookkeeping, prune
 
 MODES = ("grad", "value_and_grad", "vjp", "gradients")
 

@@ -2,11 +2,11 @@
 ``parallel=True``, so each array expression runs as a multi-threaded, vectorized loop.
 
 The gradient's bits do not depend on the thread count: elementwise work is per element, and every
-order-sensitive reduction is renamed to its serial twin (:mod:`srcgrad.runtime.parallel`), which the
+order-sensitive reduction is renamed to its serial twin (:mod:`srcgrad.runtime.serial_twins`), which the
 parallel pass leaves alone. Loops the user wrote stay serial, like everything inside runtime
 helpers and ``srcgrad.nn`` kernels (which choose their own threading).
 """
-from ..runtime.parallel import ORDER_SENSITIVE
+from ..runtime.serial_twins import ORDER_SENSITIVE
 from .cache import NUMBA_CACHE
 from .rename import rename_calls
 
