@@ -198,6 +198,7 @@ ANY_ORDER = [pytest.param(f, x, order, id=f"{f.__name__}-{'vector' if np.ndim(x)
              for order in (1, 2, 3, 4) if not (f is sin_exp and np.ndim(x) and order == 4)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("f, x, order", ANY_ORDER)
 def test_any_order_for_one_output(f, x, order):
     check_grads(f, (x,), order=order)
@@ -207,6 +208,7 @@ def two_arguments(x, y):
     return np.sin(x * y) * x
 
 
+@pytest.mark.slow
 def test_third_order_with_several_arguments():
     # each derivative is differentiated again for one argument at a time, so it returns one value
     rng = np.random.default_rng(8)

@@ -157,6 +157,7 @@ def test_growing_prefix_closed_form():
     np.testing.assert_allclose(srcgrad.grad(growing_prefix)(x), 8 * x * np.array([3, 2, 1, 0]))
 
 
+@pytest.mark.slow
 def test_changing_shapes_to_second_order():
     srcgrad.check_grads(growing_prefix, (rng.normal(size=4),), order=2)
     srcgrad.check_grads(shrinking_carried, (rng.normal(size=5),), order=2)

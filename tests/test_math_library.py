@@ -167,6 +167,7 @@ def _same_bits(a, b):
     return all(np.array_equal(p, q) for p, q in zip(a, b))
 
 
+@pytest.mark.slow
 def test_parallel_gradient_matches_differences_and_the_serial_bits_at_any_thread_count():
     # model() has np.dot, np.sum along an axis and means: Numba's parallel versions of those would
     # change the last bits with the thread count
@@ -192,6 +193,7 @@ def test_parallel_code_names_fixed_order_reductions_and_a_dense_sum_cotangent():
                                     "srt.serial_dot(a, b) + np.max(x) + x.max()")
 
 
+@pytest.mark.slow
 def test_parallel_elementwise_gradient_keeps_float32_and_the_closed_form():
     rng = np.random.default_rng(2)
     g = srcgrad.grad(_tanh_mean, parallel=True)

@@ -183,6 +183,7 @@ def test_augmented_assignment_into_shared_memory_is_refused_when_typed_as_an_arr
     check_both_modes(augmented_scalar_element, (rng.normal(size=4) * 0.5,))
 
 
+@pytest.mark.slow
 def test_views_to_second_order_or_a_clear_refusal():
     srcgrad.check_grads(augmented_scalar_element, (rng.normal(size=4) * 0.5,), order=2)
     srcgrad.check_grads(view_saved_in_loop, (rng.normal(size=(2, 3)), rng.normal(size=3)),
@@ -307,6 +308,7 @@ def gauss_seidel(b, w):
     return np.sum(u * u)
 
 
+@pytest.mark.slow
 def test_in_place_updates_through_views_and_sweeps():
     check_both_modes(scale_columns_in_place, (rng.normal(size=(2, 3)),))
     check_both_modes(gauss_seidel, (rng.normal(size=6), 0.7), (0, 1))

@@ -131,6 +131,7 @@ def softmax_loss_ref(x, w):
     return np.sum(_softmax_ref(x, 0) * w) + np.sum(np.log(_softmax_ref(x, -1)) * w * w)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4)])
 def test_softmax_and_log_softmax(shape):
     x, w = RNG.normal(size=shape) * 3, RNG.normal(size=shape)

@@ -145,6 +145,7 @@ def tuple_max(x, c):
     return np.sum(np.max(x, axis=(0, 2)) * c) + np.sum(np.min(x, axis=-1, keepdims=True))
 
 
+@pytest.mark.slow
 def test_tuple_axes_and_keepdims():
     x = RNG.permutation(24).reshape(2, 3, 4) * 0.1
     c2, c3 = RNG.normal(size=2), RNG.normal(size=3)

@@ -167,6 +167,7 @@ def _function(name, terms, values):
     return getattr(load_source(case_source(f"sweep_{name}", terms, values), "sweep"), f"sweep_{name}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_rules_against_finite_differences(name, dtype):
