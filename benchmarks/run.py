@@ -36,6 +36,7 @@ WORKLOADS = {
     "epoch": ("epoch", "cases", "cases"),
     "scalar_loop": ("scalar_loop", "run", "rows"),
     "latency": ("latency", "run", "latency"),
+    "reference": ("reference", "cases", "cases"),
 }
 
 
