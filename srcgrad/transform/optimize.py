@@ -20,8 +20,8 @@ left as the other passes made them.
 import ast
 import copy
 
-from .shape_only import shape_positions
 from ..front.ir import callee
+from .shape_only import shape_positions, value_reads
 from .zeros import _mutated, is_adjoint, is_zeros_init
 
 
@@ -181,7 +181,7 @@ def _start_without_zeros(stmts):
 
 def _first_value(s, name):
     return (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-            and s.targets[0].id == name and name not in _value_reads(s.value))
+            and s.targets[0].id == name and name not in value_reads(s.value))
 
 
 def _replace_shape_reads(node, name, like):
@@ -261,7 +261,7 @@ def _live_before(s, live, dead):
         if name not in any_live:
             dead.append(s)
             return live
-        values = _value_reads(s.value)
+        values = value_reads(s.value)
         return (value_live - {name}) | values, (any_live - {name}) | _names(s.value)
     reads = _names(s)
     return value_live | reads, any_live | reads
@@ -281,25 +281,3 @@ def _names(node):
 def _assigned_names(stmts):
     return {t.id for node in ast.walk(ast.Module(body=list(stmts), type_ignores=[]))
             if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
-
-
-def _value_reads(node):
-    found = set()
-
-    def visit(n, shape):
-        if isinstance(n, ast.Name):
-            if isinstance(n.ctx, ast.Load) and not shape:
-                found.add(n.id)
-            return
-        if isinstance(n, ast.Call):
-            positions, names = shape_positions(n)
-            visit(n.func, shape)
-            for k, arg in enumerate(n.args):
-                visit(arg, shape or k in positions)
-            for kw in n.keywords:
-                visit(kw.value, shape or kw.arg in names)
-            return
-        for child in ast.iter_child_nodes(n):
-            visit(child, shape)
-    visit(node, False)
-    return found

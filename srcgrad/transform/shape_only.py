@@ -119,6 +119,38 @@ def _count(node, shape, reads, definitions, mutated):
         _count(child, shape, reads, definitions, mutated)
 
 
+def value_reads(node):
+    """Names ``node`` reads for their values, not only for a type and shape (``x += e`` reads x)."""
+    found = set()
+
+    def visit(n, shape):
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Load) and not shape:
+                found.add(n.id)
+            return
+        if isinstance(n, ast.Call):
+            positions, names = shape_positions(n)
+            visit(n.func, shape)
+            for k, arg in enumerate(n.args):
+                visit(arg, shape or k in positions)
+            for kw in n.keywords:
+                visit(kw.value, shape or kw.arg in names)
+            return
+        if isinstance(n, ast.AugAssign):
+            visit(n.value, shape)
+            target = n.target
+            while isinstance(target, ast.Subscript):      # x[i] += e reads x (and i)
+                visit(target.slice, shape)
+                target = target.value
+            if isinstance(target, ast.Name) and not shape:
+                found.add(target.id)
+            return
+        for child in ast.iter_child_nodes(n):
+            visit(child, shape)
+    visit(node, False)
+    return found
+
+
 def shape_positions(call):
     """Argument positions (and keyword names) of ``call`` whose values are never read."""
     name = callee(call) or ""

@@ -29,7 +29,7 @@ import copy
 from ..front.ir import callee
 from ..rules.registry import called
 from ..runtime import custom as namespace
-from .shape_only import shape_positions
+from .shape_only import value_reads
 
 _PASSING = {"srt.unbroadcast"}      # its first argument when shapes match, else a new array
 _WRITES_FIRST_ARGUMENT = {"srt.zero", "srt.add_at", "srt.put", "srt.accumulate"}
@@ -240,35 +240,7 @@ def _adjoints_in(s):
 
 def _value_reads(s):
     """Adjoints ``s`` reads for their values (not only for a type and shape)."""
-    found = set()
-
-    def visit(node, shape):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load) and not shape and is_adjoint(node.id):
-                found.add(node.id)
-            return
-        if isinstance(node, ast.Call):
-            positions, names = shape_positions(node)
-            visit(node.func, shape)
-            for k, arg in enumerate(node.args):
-                visit(arg, shape or k in positions)
-            for kw in node.keywords:
-                visit(kw.value, shape or kw.arg in names)
-            return
-        if isinstance(node, ast.AugAssign):
-            visit(node.value, shape)
-            visit(_as_load(node.target), shape)      # x += e reads x
-            return
-        for child in ast.iter_child_nodes(node):
-            visit(child, shape)
-    visit(s, False)
-    return found
-
-
-def _as_load(target):
-    node = copy.deepcopy(target)
-    node.ctx = ast.Load()
-    return node
+    return {name for name in value_reads(s) if is_adjoint(name)}
 
 
 def fresh(node):
