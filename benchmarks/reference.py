@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from harness import Case, plain, srcgrad_builder, srcgrad_primal_builder
+from harness import Case, plain, srcgrad_builder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import reference_adjoints  # noqa: E402
@@ -34,7 +34,5 @@ def cases(settings):
         out.append(Case("8 reference adjoints", f"{name}, {size}", reference=lambda h=hand, a=args: h(*a),
                         systems={"hand Numba": lambda h=hand, a=args: plain(h, *a),
                                  "srcgrad": srcgrad_builder(f, args, wrt)},
-                        primal={"srcgrad": srcgrad_primal_builder(f, args),
-                                "hand": srcgrad_primal_builder(f, args)},
                         params={"size": size}))
     return out
