@@ -57,6 +57,19 @@ def main_table(rows):
     return "\n".join(lines)
 
 
+def spread_table(rows):
+    """Each cell's median and worst sample, and their ratio (for a run beside a competing load)."""
+    lines = ["| workload | case | system | median | worst | worst ÷ median |", "|---|---|---|---:|---:|---:|"]
+    for row in rows:
+        for name in SYSTEMS:
+            cell = row["systems"].get(name)
+            if _median(cell) is None:
+                continue
+            lines.append(f"| {row['workload']} | {row['case']} | {name} | {fmt_seconds(cell['median'])} | "
+                         f"{fmt_seconds(cell['max'])} | {fmt_ratio(cell['max'] / cell['median'])} |")
+    return "\n".join(lines)
+
+
 def primal_table(rows):
     lines = ["| workload | case | srcgrad primal | srcgrad grad ÷ primal | hand primal | hand grad ÷ primal |",
              "|---|---|---:|---:|---:|---:|"]
@@ -206,6 +219,11 @@ def markdown(results):
                   "trivial cached one, called first) are shown apart: every Numba program pays the "
                   "start-up once, whatever it calls. Median (min–max) over fresh cache folders.", "",
                   latency_table(results["latency"]), ""]
+    if results["meta"].get("busy"):
+        parts += ["## Spread beside a competing load", "",
+                  f"This run ran every workload {results['meta']['busy']}. The worst sample of each "
+                  "cell (a sample is one call, or the mean of a batch of fast calls), against its median; "
+                  "compare the medians with a quiet run's.", "", spread_table(rows), ""]
     parts += ["## Agreement with the hand-written Numba gradient", "",
               "max |a − r| / max |r| over each gradient (tolerance 1e-8).", "", agreement_table(rows), ""]
     found = findings(rows)

@@ -3,6 +3,7 @@
     python benchmarks/run.py            # full run: benchmarks/RESULTS.md, results.json, results.png
     python benchmarks/run.py --quick    # small sizes, a CI smoke test; writes to a temporary folder
     python benchmarks/run.py --quick --out DIR --only elementwise,mlp
+    python benchmarks/run.py --busy --out DIR   # beside a competing load: each cell's spread
 
 Every workload runs in its own Python process (``--worker NAME``, which writes its rows as JSON), so
 JIT caches, thread pools and memory do not carry from one workload to the next; inside that process
@@ -12,6 +13,7 @@ exit status is 1 only if a workload process failed or srcgrad (or the hand-writt
 or disagreed with the reference, so ``--quick`` serves as a CI smoke test.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -22,6 +24,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+import busy
 import harness  # noqa: F401 - puts this checkout of srcgrad on sys.path
 
 HERE = Path(__file__).resolve().parent
@@ -91,9 +94,11 @@ def worker_env(threads=None):
     return env
 
 
-def run_worker(name, quick, timeout, extra_env=None):
-    """Run ``worker(name)`` in a subprocess, echoing its log; its result dict (or an ``error``)."""
-    with tempfile.TemporaryDirectory(prefix="srcgrad-bench-") as tmp:
+def run_worker(name, quick, timeout, extra_env=None, competing=False):
+    """Run ``worker(name)`` in a subprocess, echoing its log; its result dict (or an ``error``).
+    ``competing``: beside :class:`busy.Competitors` for the whole run."""
+    with tempfile.TemporaryDirectory(prefix="srcgrad-bench-") as tmp, \
+            (busy.Competitors() if competing else contextlib.nullcontext()):
         result_path = Path(tmp) / "result.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--result", str(result_path)]
         if quick:
@@ -158,6 +163,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per workload process")
     parser.add_argument("--threads", type=int, help="cap BLAS/OpenMP/PyTorch/Numba (and, for 1, XLA) thread "
                                                     "pools at N threads (default: each library's default)")
+    parser.add_argument("--busy", action="store_true",
+                        help="run every workload beside a competing load (benchmarks/busy.py); the "
+                             "report adds each cell's median and worst sample")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="only rewrite RESULTS.md and results.png (in --out, default: next to JSON) "
                              "from a results.json")
@@ -184,6 +192,8 @@ def main(argv=None):
     t_start = time.perf_counter()
     results = {"meta": machine_info(), "quick": opts.quick, "workloads": {}, "rows": [], "latency": []}
     results["meta"]["threads"] = opts.threads or "library defaults"
+    if opts.busy:
+        results["meta"]["busy"] = busy.DESCRIPTION
     keep = os.environ.get("SRCGRAD_KEEP_FREED_MEMORY", "1") == "1"
     results["meta"]["malloc"] = (("srcgrad.keep_freed_memory() (SRCGRAD_KEEP_FREED_MEMORY=1; freed blocks up "
                                   "to 32 MiB stay mapped), for every system in the worker process")
@@ -193,7 +203,7 @@ def main(argv=None):
     results["meta"].update(env.get("env", {"env_error": env.get("error")}))
     for name in names:
         log(f"== {name} ==")
-        result = run_worker(name, opts.quick, opts.timeout, extra_env)
+        result = run_worker(name, opts.quick, opts.timeout, extra_env, competing=opts.busy)
         results["workloads"][name] = {"elapsed_s": result["elapsed_s"], "error": result.get("error")}
         results["rows"] += result.get("rows", [])
         results["latency"] += result.get("latency", [])
