@@ -11,6 +11,7 @@ from .pipeline import VERSION
 from .api import grad, gradients, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .runtime.ops import stop_gradient
 from .runtime.heap import keep_freed_memory
+from .runtime.blas import blas_threads
 from .codegen.mathlib import set_math
 from .check import GradientCheckError, check_grads
 from .rules.custom import CustomFunction, custom_jvp, custom_vjp
@@ -32,7 +33,7 @@ if os.environ.get("SRCGRAD_KEEP_FREED_MEMORY", "0").strip() == "1":
 
 __version__ = VERSION
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "gradients", "hvp", "hessian", "jacobian",
-           "stop_gradient", "source", "set_math", "keep_freed_memory", "check_grads", "custom_vjp",
+           "stop_gradient", "source", "set_math", "keep_freed_memory", "blas_threads", "check_grads", "custom_vjp",
            "custom_jvp", "CustomFunction", "nn", "train",
            "clip_by_value", "clip_by_norm", "clip_by_global_norm",
            "SrcgradError", "UnsupportedError", "ArgumentError", "ShapeError", "CompileError",

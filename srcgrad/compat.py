@@ -435,6 +435,9 @@ class _SubfolderCache:
 
 
 # -- NumPy's BLAS (runtime/blas.py) ----------------------------------------------------------------
+_NAMES = (("scipy_cblas_", "scipy_openblas_", "64_"), ("cblas_", "openblas_", "64_"))   # wheels; plain
+
+
 def numpy_cblas_gemm():
     """``(name, {"d": address, "s": address})`` of the 64-bit CBLAS ``dgemm``/``sgemm`` that NumPy's
     wheels export through their extension module, or None (other builds, or not used)."""
@@ -445,13 +448,69 @@ def numpy_cblas_gemm():
         library = ctypes.CDLL(core.__file__)      # dlsym through it also searches its BLAS
     except (ImportError, OSError, AttributeError):
         return None
-    for prefix, suffix in (("scipy_cblas_", "64_"), ("cblas_", "64_")):
+    for cblas, _, suffix in _NAMES:
         try:
-            found = {kind: getattr(library, f"{prefix}{kind}gemm{suffix}") for kind in "ds"}
+            found = {kind: getattr(library, f"{cblas}{kind}gemm{suffix}") for kind in "ds"}
         except AttributeError:
             continue
-        return (f"{prefix}gemm{suffix} (NumPy {np.__version__})",
+        return (f"{cblas}gemm{suffix} (NumPy {np.__version__})",
                 {kind: ctypes.cast(f, ctypes.c_void_p).value for kind, f in found.items()})
+    return None
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _library_file(address):
+    """The file of the shared library that holds ``address`` (glibc's ``dladdr``), or None."""
+    info = _DlInfo()
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError):
+        return None
+    dladdr.argtypes, dladdr.restype = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)], ctypes.c_int
+    if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
+        return None
+    return os.fsdecode(info.dli_fname)
+
+
+def private_openblas():
+    """A copy of NumPy's OpenBLAS loaded for srcgrad alone: ``(name, {"dgemm", "sgemm",
+    "get_threads", "set_threads": address})``, or None (not NumPy's wheels' OpenBLAS, no
+    ``memfd_create``, or not used).
+
+    The file NumPy loaded (found with ``dladdr`` from its export) is loaded once more from an
+    anonymous in-memory file, so the dynamic loader treats it as another library: its own thread
+    pool and thread count, which srcgrad sets per product without touching the user's NumPy. Nothing
+    is written to disk."""
+    found = numpy_cblas_gemm()
+    if found is None or not hasattr(os, "memfd_create"):
+        return None
+    path = _library_file(found[1]["d"])
+    if path is None or "openblas" not in os.path.basename(path).lower():
+        return None
+    try:
+        fd = os.memfd_create("srcgrad-openblas", os.MFD_CLOEXEC)
+        try:
+            with open(path, "rb") as source:
+                os.write(fd, source.read())
+            library = ctypes.CDLL(f"/proc/self/fd/{fd}", mode=os.RTLD_LOCAL)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    for cblas, openblas, suffix in _NAMES:
+        names = {"dgemm": f"{cblas}dgemm{suffix}", "sgemm": f"{cblas}sgemm{suffix}",
+                 "get_threads": f"{openblas}get_num_threads{suffix}",
+                 "set_threads": f"{openblas}set_num_threads{suffix}"}
+        try:
+            functions = {key: getattr(library, name) for key, name in names.items()}
+        except AttributeError:
+            continue
+        return (f"a private copy of {os.path.basename(path)} (NumPy {np.__version__})",
+                {key: ctypes.cast(f, ctypes.c_void_p).value for key, f in functions.items()})
     return None
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numba import njit
 
+import srcgrad
 from srcgrad import compat
 from srcgrad.runtime import blas
 
@@ -73,9 +74,42 @@ def test_products_call_numpys_blas(dtype, symbol):
     a = np.ones((2, 3), dtype)
     np.testing.assert_array_equal(product(a, a.T), np.full((2, 2), 3.0))
     llvm = next(iter(product.overloads.values())).library.get_llvm_str()
-    ours = f"@srcgrad.numpy_blas.{symbol}" in llvm
+    ours = f"@srcgrad.blas.{symbol}" in llvm
     assert (ours, "numba_xxgemm" in llvm) == ((True, False) if blas.AVAILABLE else (False, True))
     assert blas.AVAILABLE == compat.uses("numpy_blas")
+
+
+@njit
+def _threads_now():
+    return blas._get_threads()
+
+
+def _numpys_threads():
+    from threadpoolctl import threadpool_info
+    return [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+
+
+def test_threads_are_chosen_per_product_on_srcgrads_copy_only():
+    """One thread below ``min_work`` multiply-adds, the limit from it on; NumPy's and SciPy's BLAS
+    keep their thread counts (srcgrad's copy is another library)."""
+    if not blas.AVAILABLE:
+        pytest.skip("no private BLAS here: the products are Numba's")
+    numpys = _numpys_threads()
+    small, large = np.ones((8, 8)), np.ones((64, 64))
+    before = srcgrad.blas_threads(2, min_work=64 ** 3)
+    try:
+        for a, threads in ((large, 2), (small, 1), (large, 2)):
+            np.testing.assert_array_equal(_dot(a, a), a @ a)
+            assert _threads_now() == threads
+        srcgrad.blas_threads(1)
+        _dot(large, large)
+        assert _threads_now() == 1
+        with pytest.raises(ValueError, match="at least 1"):
+            srcgrad.blas_threads(0)
+    finally:
+        srcgrad.blas_threads(*before)
+    assert srcgrad.blas_threads() == before == (blas._SETTINGS[0], blas.MIN_WORK)
+    assert _numpys_threads() == numpys
 
 
 PROBE = '''
@@ -103,7 +137,7 @@ ones = np.ones((6, 3))
 assert np.allclose(g2, h.T @ ones) and np.allclose(g1, X.T @ ((ones @ W2.T) * (1 - h * h)))
 np.testing.assert_allclose(product(X, W1), X @ W1, rtol=1e-13)
 llvm = next(iter(product.overloads.values())).library.get_llvm_str()
-print(blas.AVAILABLE, "numpy_blas.dgemm" in llvm, "numba_xxgemm" in llvm)
+print(blas.AVAILABLE, "srcgrad.blas.dgemm" in llvm, "numba_xxgemm" in llvm)
 '''
 
 

@@ -116,7 +116,7 @@ def _softmax(x):
 
 def test_large_softmax_cross_entropy_runs_rows_in_parallel_with_the_serial_bits():
     rng = np.random.default_rng(11)
-    x = rng.normal(size=(300, rows.PARALLEL_MIN // 300 + 7)) * 3
+    x = rng.normal(size=(rows.PARALLEL_MIN // 512 + 7, 512)) * 3
     assert x.size >= rows.PARALLEL_MIN
     labels = rng.integers(0, x.shape[1], x.shape[0])
     onehot = np.eye(x.shape[1])[labels]

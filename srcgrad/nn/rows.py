@@ -16,9 +16,12 @@ from numba import njit
 
 from ..runtime.vecmath import exp64, log64
 
-# Row kernels run rows on all cores (Numba's prange) from this many elements on; below it the
-# thread start-up costs more than it saves. Rows are independent, so the bits do not change.
-PARALLEL_MIN = 1 << 17
+# Row kernels run rows on all cores (Numba's prange) from this many elements on, about 10 ms of work
+# on one core: below it, on a machine running other work, waiting for a descheduled thread costs
+# more than the second core saves (the softmax cross-entropy gradient of 2**20 elements beside two
+# competing processes: 2.9 ms serial, 12 ms on two threads, at the median). Rows are independent,
+# so the bits do not change. The same balance as the products' (runtime/blas.py).
+PARALLEL_MIN = 1 << 22
 
 
 @njit(cache=True, forceinline=True)
