@@ -18,6 +18,7 @@ from pathlib import Path
 import llvmlite.binding as ll
 import numba
 import numpy as np
+import threadpoolctl
 import pytest
 from numba import njit, prange
 
@@ -381,6 +382,24 @@ def test_canary_numpys_cblas_gemm_export_multiplies_matrices():
     out = np.empty((2, 4))
     dgemm(101, 111, 111, 2, 4, 3, 1.0, a.ctypes.data, 3, b.ctypes.data, 4, 0.0, out.ctypes.data, 4)
     np.testing.assert_array_equal(out, a @ b)
+
+
+def test_canary_private_openblas_is_another_library_with_its_own_threads():
+    found = compat.private_openblas()
+    if not PATCHED:
+        assert found is None
+        return
+    assert found is not None, "NumPy's OpenBLAS could not be loaded a second time"
+    ours, numpys = found[1], compat.numpy_cblas_gemm()[1]
+    assert ours["dgemm"] != numpys["d"]
+    get = ctypes.CFUNCTYPE(ctypes.c_int)
+    set_threads = ctypes.CFUNCTYPE(None, ctypes.c_int)(ours["set_threads"])
+    numpy_threads = threadpoolctl.threadpool_info()
+    set_threads(1)
+    assert get(ours["get_threads"])() == 1
+    set_threads(2)
+    assert get(ours["get_threads"])() == 2
+    assert threadpoolctl.threadpool_info() == numpy_threads
 
 
 # -- what importing srcgrad does: nothing ------------------------------------------------------------

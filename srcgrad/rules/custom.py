@@ -38,7 +38,7 @@ from .. import compat
 from ..compat import CPUDispatcher, NumbaError, OmittedArg
 from ..errors import ArgumentError, SrcgradError, UnsupportedError
 from ..runtime import custom as namespace
-from .registry import Rule, _BY_OBJECT, _OBJECTS, _parse_template, defrule
+from .registry import Rule, parse_template, bind, defrule
 
 # a rule's one result, bare or in a 1-tuple: the identity when generated code is differentiated again
 # (the rule's source is inlined there, where a 1-tuple is already its element)
@@ -134,8 +134,7 @@ class CustomRule(Rule):
         self.transposes = {}
         # templates name arguments by position, so a user's parameter called g or y cannot clash
         self.aliases = {f"_sg_arg{k}": p for k, p in enumerate(params)}
-        _BY_OBJECT[id(dispatcher)] = self
-        _OBJECTS.append(dispatcher)
+        bind(dispatcher, self)
         self.publish()
 
     # -- defining the rules ----------------------------------------------------------------------------
@@ -207,16 +206,16 @@ class CustomRule(Rule):
             text = f"sgc.{self.key}_vjp(g, y, {self._args()})[{k}]"
         elif self.vjps is not None:
             if self.vjps[k] is None:
-                return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
+                return parse_template(f"srt.zeros_like(like_{self._alias(param)})")
             text = self._one(self.vjps[k], f"sgc.{self.key}_vjp{k}(g, y, {self._args()})", "defvjp", param)
         elif self.jvps is not None:
             if self.jvps[k] is None:
-                return _parse_template(f"srt.zeros_like(like_{self._alias(param)})")
+                return parse_template(f"srt.zeros_like(like_{self._alias(param)})")
             text = f"{self.transpose(k)}(like_{self._alias(param)}, y, {self._args()}, g)"
         else:
             raise UnsupportedError(f"{self.py_func.__name__} is a custom function without a rule: "
                                    "define one with defvjp or defjvp")
-        return _parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
+        return parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
 
     def recompute_template(self, param):
         k = self.diff_params.index(param)
@@ -228,7 +227,7 @@ class CustomRule(Rule):
                             [copy.deepcopy(part), ast.Name(f"like_{self._alias(param)}", ast.Load())],
                             [])
         text = self._one(part, f"sgc.{self.key}_rvjp{k}(g, y, {self._args()})", "recompute_vjp", param)
-        return _parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
+        return parse_template(f"srt.unbroadcast({text}, like_{self._alias(param)})")
 
     def tangent(self, param):
         k = self.diff_params.index(param)
@@ -238,8 +237,8 @@ class CustomRule(Rule):
                 f"which forward mode (jvp, hvp, hessian, jacobian) needs: add one with "
                 f"{self.py_func.__name__}.defjvp")
         if self.jvps[k] is None:
-            return _parse_template("srt.zeros_like(y)")
-        return _parse_template(self._one(self.jvps[k], f"sgc.{self.key}_jvp{k}(t, y, {self._args()})",
+            return parse_template("srt.zeros_like(y)")
+        return parse_template(self._one(self.jvps[k], f"sgc.{self.key}_jvp{k}(t, y, {self._args()})",
                                          "defjvp", param))
 
     def _one(self, part, call, what, param):
@@ -274,7 +273,7 @@ def result_like(function, template):
     """Declare a cheap stand-in for ``function``'s result: ``template`` is an expression in its
     parameter names (e.g. ``"srt.float_like(x)"``, see :mod:`srcgrad.runtime.like`) with the
     result's type and shape. A gradient that reads the result only for those then skips the call."""
-    function.__srcgrad_rule__.like = _parse_template(template)
+    function.__srcgrad_rule__.like = parse_template(template)
 
 
 def recompute_vjp(function, *vjps):
@@ -291,7 +290,7 @@ def recompute_vjp(function, *vjps):
                            "cotangent g, so the function's parameters cannot be called g or y")
     functions = [None if isinstance(v, str) else v for v in vjps]
     parts = rule._per_argument(functions, "recompute_vjp")
-    rule.recompute = [_parse_template(v) if isinstance(v, str) else part
+    rule.recompute = [parse_template(v) if isinstance(v, str) else part
                       for v, part in zip(list(vjps) + [None] * len(parts), parts)]
     rule.publish()
 

@@ -95,7 +95,7 @@ _BINOPS = {}        # ast operator class -> Rule
 _UNARYOPS = {}
 
 
-def _parse_template(text):
+def parse_template(text):
     return ast.parse(text, mode="eval").body
 
 
@@ -123,7 +123,7 @@ def defrule(key, params, objects=(), emit=None, defaults=None, always_pass=(), t
     params = tuple(params)
     rule = Rule(key=key, emit=emit or key, params=params, defaults=dict(defaults or {}),
                 adjoints=_parse_all(adjoints), always_pass=tuple(always_pass),
-                tangents=_parse_all(tangents), like=_parse_template(like) if like else None,
+                tangents=_parse_all(tangents), like=parse_template(like) if like else None,
                 recompute=_parse_all(recompute), elementwise=elementwise, allocates=allocates,
                 shape_only=frozenset(k for k, p in enumerate(params) if p == "like"))
     return _register(rule, objects)
@@ -144,11 +144,16 @@ def defhelper(key, allocates=False, shape_only=()):
                         shape_only=frozenset(shape_only))
 
 
+def bind(obj, rule):
+    """Differentiate calls of the Python object ``obj`` with ``rule``."""
+    _BY_OBJECT[id(obj)] = rule
+    _OBJECTS.append(obj)
+
+
 def alias(obj, key):
     """Differentiate calls of ``obj`` with the rule registered as ``key`` (a helper standing in
     for a NumPy function, a library function that is one)."""
-    _BY_OBJECT[id(obj)] = RULES[key]
-    _OBJECTS.append(obj)
+    bind(obj, RULES[key])
 
 
 def called(name):
@@ -172,7 +177,7 @@ def defunaryop(op_class, key, **adjoints):
 
 
 def _parse_all(templates):
-    return {p: _parse_template(t) for p, t in (templates or {}).items()}
+    return {p: parse_template(t) for p, t in (templates or {}).items()}
 
 
 def _register(rule, objects=()):
@@ -188,8 +193,7 @@ def _register(rule, objects=()):
         raise RuleError(f"rule {rule.key}: " + "; ".join(problems))
     RULES[rule.key] = rule
     for obj in objects:
-        _BY_OBJECT[id(obj)] = rule
-        _OBJECTS.append(obj)
+        bind(obj, rule)
     return rule
 
 
