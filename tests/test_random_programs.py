@@ -3,7 +3,7 @@ calls and reductions over an array argument, and the shapes of code users write 
 got wrong (``USER_SHAPES``: integer-started accumulators, views followed by writes, writes through
 views, gathers with repeated indices, names generated code uses, a loop index reused as a float,
 shapes that change between iterations, numbers written into rows, decorated helpers, values the
-reverse sweep evaluates again instead of taping), written to a
+reverse sweep evaluates again instead of taping, arrays filled once and their near misses), written to a
 real module, differentiated in both modes and checked against float64 finite differences of the
 same plain Python function. A smaller set is checked to second order with ``check_grads``. Shrunk
 failures become the regression cases at the bottom of this file."""
@@ -81,6 +81,17 @@ USER_SHAPES = {
     "recomputed_operand": ["h{k} = 0.5", "for i in range(x.shape[0]):",
                            "    for j in range(i % 3 + 1):", "        h{k} = math.cos(h{k} + j * w)",
                            "    h{k} = h{k} * 0.5 + x[i]", "s = s + h{k} * ({e})"],
+    # arrays filled once (analysis/fills.py: no tape) and the near misses that keep their tapes: a
+    # read that wraps around to the last element, a read ahead, a second write
+    "fill": ["z{k} = np.empty(6)", "z{k}[0] = {e}", "z{k}[1] = x[0]", "for i in range(2, 6):",
+             "    z{k}[i] = 0.5 * z{k}[i - 1] + math.sin(z{k}[i - 2]) * x[i - 2]",
+             "s = s + np.sum(z{k} * z{k}) * 0.1"],
+    "fill_wraps": ["z{k} = np.zeros(4)", "for i in range(4):",
+                   "    z{k}[i] = x[i] * ({e}) + 0.5 * z{k}[i - 1]", "s = s + np.sum(z{k} * z{k})"],
+    "fill_reads_ahead": ["z{k} = np.ones(5)", "for i in range(4):",
+                         "    z{k}[i] = x[i] * z{k}[i + 1] + {e}", "s = s + np.sum(z{k} * z{k})"],
+    "fill_twice": ["z{k} = np.zeros(4)", "for i in range(4):", "    z{k}[i] = x[i] * ({e})",
+                   "z{k}[2] = z{k}[1] * z{k}[3]", "s = s + np.sum(z{k} * z{k})"],
     # (x[i] has three decimals: the flag never flips within a finite-difference step)
     "loop_flag": ["for i in range(x.shape[0]):", "    v{k} = x[i] + 0.0005", "    if v{k} > 0.25:",
                   "        s = s + v{k} * ({l})", "    else:", "        s = s * 0.5 + v{k}"],

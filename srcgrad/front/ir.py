@@ -15,6 +15,10 @@ carries ``sg_origin``, the user line it came from.
 """
 import ast
 
+# the runtime helpers that write into their first argument (every other call in generated or
+# normalised code leaves its arguments as they are)
+WRITES_FIRST_ARGUMENT = frozenset({"srt.zero", "srt.add_at", "srt.put", "srt.accumulate"})
+
 
 def callee(node):
     """The dotted name ``node`` calls (``"srt.zero"`` for ``srt.zero(x)``, generated code's

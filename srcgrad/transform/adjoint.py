@@ -11,17 +11,18 @@ from dataclasses import dataclass
 
 from ..analysis.activity import active_variables
 from ..analysis.aliasing import Aliases
+from ..analysis.fills import filled_once
 from ..analysis.indices import integer_names
 from ..analysis.recompute import recomputed
 from ..analysis.shapes import unstable_names
 from ..errors import ArgumentError
-from ..front.ir import atom_base, callee, iter_assigns, statements
+from ..front.ir import WRITES_FIRST_ARGUMENT, atom_base, callee, iter_assigns, statements
 from . import targets as targets_
 from . import zeros
 from .optimize import optimize
 from .reverse import Reverse, adjoint_name, marker
 from .shape_only import skip_unread_results
-from .taping import Tapes, drop_dead_bookkeeping, prune
+from .taping import Tapes, drop_dead_bookkeeping, inline_flags, prune
 
 MODES = ("grad", "value_and_grad", "vjp", "gradients")
 
@@ -37,6 +38,7 @@ class Facts:
     ints: set            # variables that only ever hold integers
     unstable: set        # variables whose shape may change between iterations
     recomputed: object   # values the reverse sweep evaluates again instead of taping
+    fills: set           # element writes that overwrite nothing read (analysis/fills.py), by id
 
     @property
     def wrt_names(self):
@@ -102,7 +104,8 @@ def analyse(function, wrt, mode, stop_gradients=()):
                  captured={t.name: f"_grad_{t.name}" for t in targets
                            if not t.param and t.name in active},
                  ints=ints, unstable=unstable_names(body, ints),
-                 recomputed=recomputed(body, aliases, ints))
+                 recomputed=recomputed(body, aliases, ints),
+                 fills=filled_once(body, aliases.members))
 
 
 def transform(function, facts, wrt, mode, unconnected=None):
@@ -113,12 +116,12 @@ def transform(function, facts, wrt, mode, unconnected=None):
     wrt_names, recomputable = facts.wrt_names, facts.recomputable
     origin = fsrc.origin(fsrc.node)
     reverse = Reverse(active, ctx.namer, captured, facts.ints, aliases, facts.unstable,
-                      facts.recomputed)
+                      facts.recomputed, facts.fills)
     fwd, rev = reverse.run(body, recomputable)
     fwd = [marker("def", p, loops=[], origin=origin) for p in params] + fwd
     exclude = reverse.adjoints | reverse.reverse_indices | recomputable | set(reverse.recomputed)
     in_place = {s.value.args[0].id for s in iter_assigns(body)
-                if callee(s.value) in ("srt.zero", "srt.add_at", "srt.put")
+                if callee(s.value) in WRITES_FIRST_ARGUMENT
                 and isinstance(s.value.args[0], ast.Name)}
     tapes = Tapes(fwd, rev, active, exclude, recomputable, aliases.members, in_place)
     fwd, rev = tapes.expand(fwd), prune(tapes.expand(rev), recomputable)
@@ -191,6 +194,7 @@ def optimise(adj):
     kept = {id(s) for s in drop_dead_bookkeeping(everything)}
     for part in ("prologue", "forward", "init", "seeds", "sweep"):
         setattr(adj, part, [s for s in getattr(adj, part) if id(s) in kept])
+    inline_flags([adj.prologue, adj.forward, adj.init, adj.seeds, adj.sweep])
     return adj
 
 

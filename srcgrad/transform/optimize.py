@@ -10,6 +10,9 @@ computed and never used. This pass
 - **removes identities**: ``_bs = srt.first_adjoint(srt.unbroadcast(_bs, _bs), _bs, ...)``;
 - **starts an adjoint without zeros** where its initialisation is followed, before any read, by an
   assignment (which then takes its type and shape from the initialisation's argument);
+- **merges accumulations**: ``_bx[i] += A`` and a later ``_bx[i] += B`` from the same line,
+  with nothing between them reading ``_bx`` or changing what ``A`` reads, become
+  ``_bx[i] += A + B`` (``2.0 * A`` where ``B`` is ``A``: the adjoint of ``v * v``);
 - **removes dead adjoint code**: an assignment to an adjoint that no later statement reads (by a
   liveness analysis that follows branches and loops), and a zero written into an adjoint that is
   only ever read for its shape afterwards.
@@ -20,7 +23,7 @@ left as the other passes made them.
 import ast
 import copy
 
-from ..front.ir import callee
+from ..front.ir import callee, same
 from .shape_only import shape_positions, value_reads
 from .zeros import _mutated, is_adjoint, is_zeros_init
 
@@ -33,6 +36,7 @@ def optimize(statements, returned):
         changed |= _remove_identities(statements)
         changed |= _start_without_zeros(statements)
         changed |= _remove_dead(statements, returned)
+        changed |= _merge_accumulations(statements)
         if not changed:
             return statements
 
@@ -117,6 +121,63 @@ def _replace_reads(node, old, new):
                         visit(item, shape)
     visit(node, False)
     return changed
+
+
+# -- accumulations ---------------------------------------------------------------------------------
+def _merge_accumulations(stmts):
+    changed = False
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if inner:
+                changed |= _merge_accumulations(inner)
+    k = 0
+    while k < len(stmts):
+        later = _next_accumulation(stmts, k)
+        if later is None:
+            k += 1
+            continue
+        first, second = stmts[k], stmts[later]
+        second.value = (ast.BinOp(ast.Constant(2.0), ast.Mult(), first.value)
+                        if same(first.value, second.value)
+                        else ast.BinOp(first.value, ast.Add(), second.value))
+        del stmts[k]
+        changed = True
+    return changed
+
+
+def _next_accumulation(stmts, k):
+    """The position of the next ``+=`` into the target of ``stmts[k]`` (itself a ``+=`` into an
+    adjoint) that ``stmts[k]``'s value can move down to, or None."""
+    first = stmts[k]
+    if not _accumulates(first):
+        return None
+    target = first.target
+    base = target.value.id if isinstance(target, ast.Subscript) else target.id
+    reads = _names(first.value) | _names(target)
+    for j in range(k + 1, len(stmts)):
+        s = stmts[j]
+        if _accumulates(s) and same(s.target, target) \
+                and getattr(s, "sg_origin", None) == getattr(first, "sg_origin", None):
+            return j
+        if not isinstance(s, (ast.Assign, ast.AugAssign)) or base in _names(s) \
+                or _stored_names(s) & (reads | {base}):
+            return None
+    return None
+
+
+def _accumulates(s):
+    """``X += value`` or ``X[index] += value`` into an adjoint ``X``."""
+    if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add)):
+        return False
+    target = s.target.value if isinstance(s.target, ast.Subscript) else s.target
+    return isinstance(target, ast.Name) and is_adjoint(target.id)
+
+
+def _stored_names(s):
+    """The names ``s`` assigns or writes into."""
+    targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+    return {t.id for t in targets if isinstance(t, ast.Name)} | _mutated([s])
 
 
 # -- identities ------------------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class Reverse:
     """Builds (forward, reverse) statement lists for one normalised body."""
 
     def __init__(self, active, namer, captured=None, ints=frozenset(), aliases=None,
-                 unstable=frozenset(), recomputed=None):
+                 unstable=frozenset(), recomputed=None, fills=frozenset()):
         self.active = active
+        self.fills = fills              # element writes that overwrite nothing read (by id)
         self.ints = ints                # names that certainly hold integers (analysis/indices.py)
         self.shared = aliases.shared if aliases else {}    # views whose adjoints share memory
         self.aliases = aliases
@@ -156,9 +157,10 @@ class Reverse:
         if s.sg_kind == "write":
             base = target_name(s)
             index = s.targets[0].slice
+            filled = id(s) in self.fills      # (analysis/fills.py): no tape, no clear
             site = self.namer.fresh("w")[1:]   # one tape per write site: its values share a type
-            fwd = [marker("save_element", base, index=index, loops=list(loops), origin=origin,
-                          site=site), s]
+            fwd = [s] if filled else [marker("save_element", base, index=index, loops=list(loops),
+                                             origin=origin, site=site), s]
             rev = []
             if base in self.active:
                 g = ast.Subscript(ast.Name(adjoint_name(base), ast.Load()), copy.deepcopy(index),
@@ -173,8 +175,9 @@ class Reverse:
                     else ast.Constant(0.0)
                 clear = _at(ast.Assign(targets=[_store(g)], value=zero), origin)
                 clear.sg_clear = True
-                rev.append(clear)
-            rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
+                rev += [] if filled else [clear]
+            if not filled:
+                rev.append(marker("restore_element", base, index=index, origin=origin, site=site))
             return fwd, rev
         name = target_name(s)
         fwd = [s, marker("def", name, loops=list(loops), origin=origin)]
@@ -254,6 +257,7 @@ class Reverse:
         start, stop, step = ({1: lambda b: (ast.Constant(0), b[0], ast.Constant(1)),
                               2: lambda b: (b[0], b[1], ast.Constant(1)),
                               3: lambda b: tuple(b)}[len(bounds)])(bounds)
+        start, step = _literal(start), _literal(step)
         pre_f, pre_r = [], []
         if not isinstance(start, ast.Constant):
             start = self.hoist(f"_s{k}", start, loops, origin, pre_f, pre_r)
@@ -275,15 +279,19 @@ class Reverse:
                                                ast.Constant(1)), origin))
             count = self.hoist(f"_m{k}", ast.Name(counter, ast.Load()), loops, origin,
                                post_f, post_r)
-        if target in self.recomputable:
+        rev_range = _call("range", [ast.BinOp(copy.deepcopy(count), ast.Sub(), ast.Constant(1)),
+                                    ast.Constant(-1), ast.Constant(-1)])
+        if target in self.recomputable and _int_constant(start, zero=True) and _int_constant(step):
+            # constant bounds: the reverse loop runs i itself, from its last value back to start
+            rev_index, first, by = target, start.value, step.value
+            last = _offset(ast.BinOp(copy.deepcopy(count), ast.Sub(), ast.Constant(1)), by, first)
+            rev_range = _call("range", [last, ast.Constant(first - by), ast.Constant(-by)])
+        elif target in self.recomputable:
             rev_index = f"_r{k}"
             index_value = fold(ast.BinOp(copy.deepcopy(start), ast.Add(),
                                          ast.BinOp(ast.Name(rev_index, ast.Load()), ast.Mult(),
                                                    copy.deepcopy(step))))
-            if isinstance(index_value, ast.Name):     # range(n): the reverse loop runs i itself
-                rev_index = target
-            else:
-                body_r.insert(0, _at(_assign(target, index_value), origin))
+            body_r.insert(0, _at(_assign(target, index_value), origin))
         else:
             rev_index = f"_r{k}"
             body_f.insert(0, marker("def", target, loops=inner, origin=origin))
@@ -293,8 +301,6 @@ class Reverse:
                                                                            copy.deepcopy(stop),
                                                                            copy.deepcopy(step)]),
                                     body=body_f, orelse=[], lineno=0), s)
-        rev_range = _call("range", [ast.BinOp(copy.deepcopy(count), ast.Sub(), ast.Constant(1)),
-                                    ast.Constant(-1), ast.Constant(-1)])
         rev_loop = _located(ast.For(target=ast.Name(rev_index, ast.Store()), iter=rev_range,
                                     body=body_r, orelse=[], lineno=0), s)
         # The count is defined after the loop but read by the reverse loop, so it is given back
@@ -371,6 +377,34 @@ def fold(node):
                 return left
             return n
     return ast.fix_missing_locations(Fold().visit(node))
+
+
+def _literal(node):
+    """``-3`` (a minus and a constant) as the constant -3; other nodes as they are."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, int):
+        return ast.Constant(-node.operand.value)
+    return node
+
+
+def _int_constant(node, zero=False):
+    return (isinstance(node, ast.Constant) and isinstance(node.value, int)
+            and not isinstance(node.value, bool) and (zero or node.value != 0))
+
+
+def _offset(r, step, start):
+    """``start + step * r`` for the integers ``step`` and ``start``, as simply as it can be written
+    (``_n1 - 1 + 1`` is ``_n1``; ``7 + -2 * r`` is ``7 - 2 * r``)."""
+    if step == 1 and isinstance(r, ast.BinOp) and isinstance(r.op, ast.Sub) \
+            and _int_constant(r.right):
+        start, r = start - r.right.value, r.left
+    if step not in (1, -1) or (step == -1 and start == 0):
+        r = ast.BinOp(ast.Constant(abs(step) if start else step), ast.Mult(), r)
+    if start == 0:
+        return r
+    if step > 0:
+        return ast.BinOp(r, ast.Add() if start > 0 else ast.Sub(), ast.Constant(abs(start)))
+    return ast.BinOp(ast.Constant(start), ast.Sub(), r)
 
 
 # -- small AST builders ----------------------------------------------------------------------------------

@@ -240,6 +240,33 @@ def drop_dead_bookkeeping(stmts):
         stmts = _remove_assignments(stmts, dead)
 
 
+def inline_flags(parts):
+    """``_f1 = test`` right before ``if _f1:``, where nothing else reads ``_f1`` (a branch flag the
+    reverse sweep recomputes rather than tapes): ``if test:``, as by hand. ``parts``: the
+    function's statement lists, changed in place."""
+    loads, sites = defaultdict(int), defaultdict(list)
+    for node in ast.walk(ast.Module(body=[s for part in parts for s in part], type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads[node.id] += 1
+    for part in parts:
+        for block in [part] + [getattr(s, f) for s in statements(part) for f in ("body", "orelse")
+                               if getattr(s, f, None)]:
+            for k, s in enumerate(block[:-1]):
+                test = getattr(block[k + 1], "test", None)
+                if (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                        and _FLAG.fullmatch(s.targets[0].id) and isinstance(block[k + 1], ast.If)
+                        and isinstance(test, ast.Name) and test.id == s.targets[0].id):
+                    sites[test.id].append((block, k))
+    for name, found in sites.items():
+        if loads[name] != len(found):
+            continue
+        for block, k in found:
+            block[k + 1].test = block[k].value
+        for block, k in sorted(found, key=lambda f: -f[1]):
+            del block[k]
+
+
+_FLAG = re.compile(r"_f\d+")
 # the flags and counters srcgrad generates (front/structure.py, front/normalize.py, reverse.py)
 _FLAG_OR_COUNTER = re.compile(r"_(f|ok|stop|skip|done|i|n|m|c|s|d)\d+")
 

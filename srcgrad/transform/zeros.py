@@ -26,13 +26,12 @@ element's adjoint) and ``sg_reset`` (an adjoint reset at a definition, ``"zero"`
 import ast
 import copy
 
-from ..front.ir import callee
+from ..front.ir import WRITES_FIRST_ARGUMENT, callee
 from ..rules.registry import called
 from ..runtime import custom as namespace
 from .shape_only import value_reads
 
 _PASSING = {"srt.unbroadcast"}      # its first argument when shapes match, else a new array
-_WRITES_FIRST_ARGUMENT = {"srt.zero", "srt.add_at", "srt.put", "srt.accumulate"}
 
 
 def is_adjoint(name):
@@ -302,7 +301,7 @@ def _mutated(stmts):
             targets = [t for t in node.targets if isinstance(t, ast.Subscript)]
             if isinstance(node.targets[0], ast.Name) and is_adjoint(node.targets[0].id):
                 targets += _viewed(node.value)
-        elif callee(node) in _WRITES_FIRST_ARGUMENT:
+        elif callee(node) in WRITES_FIRST_ARGUMENT:
             targets = node.args[:1]
         for t in targets:
             while isinstance(t, ast.Subscript):
