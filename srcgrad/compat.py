@@ -495,7 +495,11 @@ def private_openblas():
         fd = os.memfd_create("srcgrad-openblas", os.MFD_CLOEXEC)
         try:
             with open(path, "rb") as source:
-                os.write(fd, source.read())
+                # a kernel-side copy: reading 30 MB into Python would leave glibc's malloc with a
+                # raised mmap threshold (its dynamic adjustment), which is the user's process's
+                size, done = os.fstat(source.fileno()).st_size, 0
+                while done < size:
+                    done += os.sendfile(fd, source.fileno(), done, size - done)
             library = ctypes.CDLL(f"/proc/self/fd/{fd}", mode=os.RTLD_LOCAL)
         finally:
             os.close(fd)

@@ -257,13 +257,11 @@ def inline_flags(parts):
                         and _FLAG.fullmatch(s.targets[0].id) and isinstance(block[k + 1], ast.If)
                         and isinstance(test, ast.Name) and test.id == s.targets[0].id):
                     sites[test.id].append((block, k))
-    for name, found in sites.items():
-        if loads[name] != len(found):
-            continue
-        for block, k in found:
-            block[k + 1].test = block[k].value
-        for block, k in sorted(found, key=lambda f: -f[1]):
-            del block[k]
+    inlined = [site for name, found in sites.items() if loads[name] == len(found) for site in found]
+    for block, k in inlined:
+        block[k + 1].test = block[k].value
+    for block, k in sorted(inlined, key=lambda site: -site[1]):     # later positions first
+        del block[k]
 
 
 _FLAG = re.compile(r"_f\d+")
