@@ -14,7 +14,7 @@ from numba import njit
 from numba.core.errors import TypingError
 
 import srcgrad.runtime as srt
-from srcgrad.runtime import adjoint as reference   # the Python versions of the helpers
+from srcgrad.runtime import cotangents as reference   # the Python versions of the helpers
 from srcgrad.runtime.reductions import unbroadcast as reference_unbroadcast   # the Python version
 
 F32, F64 = np.float32, np.float64
@@ -75,7 +75,7 @@ j_outer = njit(lambda g, a, b: (srt.outer_adjoint_a(g, a, b), srt.outer_adjoint_
 j_trip = njit(lambda a, b, c: srt.trip(a, b, c))
 
 
-# adjoint.py ------------------------------------------------------------------
+# cotangents.py ---------------------------------------------------------------
 @pytest.mark.parametrize("shape,dt", [((0, 3), F32), ((2, 3), F32), ("T", F64), ((), F64),
                                       ((0,), F64), ((5,), F64), ((2, 3, 4), F32)])
 def test_unary_helpers_on_arrays(shape, dt):

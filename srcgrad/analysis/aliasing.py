@@ -11,7 +11,7 @@ follow memory, not names:
   adjoint the same view of its base's adjoint (``_bb = _ba[0]``), so every cotangent lands in the
   memory it belongs to, as in the primal. Whether ``a[0]`` is a view (``a`` 2-D) or a number
   (``a`` 1-D, a copy) is only known when Numba types the code, so generated code decides there
-  (:func:`srcgrad.runtime.adjoint.view_adjoint`, ``is_copy``); with a number, the usual copy rules
+  (:func:`srcgrad.runtime.cotangents.view_adjoint`, ``is_copy``); with a number, the usual copy rules
   are right.
 - what cannot be followed exactly is refused at the user's line: a view that is defined more than
   once, or whose index changes while it is in use, and ``reshape``/``ravel`` results (a view or a

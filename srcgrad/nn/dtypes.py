@@ -25,7 +25,7 @@ from numba.extending import overload
 from ..compat import as_dtype
 from ..errors import ArgumentError
 from ..rules.custom import custom_vjp
-from ..runtime.adjoint import float_class, float_type, is_array, is_scalar, py_float_dtype
+from ..runtime.cotangents import float_class, float_type, is_array, is_scalar, py_float_dtype
 from ..runtime.standalone import standalone
 
 

@@ -14,9 +14,9 @@ from numba import vectorize
 from numba.extending import overload
 
 from ..errors import ShapeError
-from ..runtime.adjoint import is_array
+from ..runtime.cotangents import is_array
 from ..runtime import vecmath
-from ..runtime.adjoint import as_float
+from ..runtime.cotangents import as_float
 from ..runtime.standalone import standalone
 from ..runtime.vecmath import exp64, expm1_64, log64, softplus64, tanh64
 from .dtypes import scalar_labels

@@ -16,7 +16,7 @@ from numba.core import types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from .adjoint import float_class, is_array, is_scalar, unsupported
+from .cotangents import float_class, is_array, is_scalar, unsupported
 from .numpy_forms import _is_none
 from .reductions import _blocks
 

@@ -16,7 +16,7 @@ from numba.core.errors import TypingError
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ..errors import ShapeError
-from .adjoint import float_class, is_array, is_scalar, np_class
+from .cotangents import float_class, is_array, is_scalar, np_class
 from .standalone import standalone
 
 

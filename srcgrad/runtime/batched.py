@@ -21,7 +21,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from ..errors import ShapeError
 from . import blas as _blas
-from .adjoint import is_array
+from .cotangents import is_array
 from .reductions import unbroadcast
 from .standalone import standalone
 

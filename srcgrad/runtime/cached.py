@@ -14,7 +14,7 @@ The helpers' behaviour is the overloads' (their modules have the Python referenc
 """
 from numba import njit
 
-from . import adjoint as _adjoint
+from . import cotangents as _cotangents
 from . import like as _like
 from . import linalg as _linalg
 from . import reductions as _reductions
@@ -84,26 +84,26 @@ def matmul_adjoint_b(g, a, b):
 # -- bookkeeping: plain cached functions, inlined into the caller ----------------------------------
 @njit(cache=True)
 def first_adjoint(value, like, fresh):
-    """:func:`srcgrad.runtime.adjoint.first_adjoint` (``fresh`` a constant: a literal signature)."""
-    return _adjoint.first_adjoint(value, like, fresh)
+    """:func:`srcgrad.runtime.cotangents.first_adjoint` (``fresh`` a constant: a literal signature)."""
+    return _cotangents.first_adjoint(value, like, fresh)
 
 
 @njit(cache=True)
 def check_float(x):
-    """:func:`srcgrad.runtime.adjoint.check_float`."""
-    return _adjoint.check_float(x)
+    """:func:`srcgrad.runtime.cotangents.check_float`."""
+    return _cotangents.check_float(x)
 
 
 @njit(cache=True)
 def ones_like(x):
-    """:func:`srcgrad.runtime.adjoint.ones_like`."""
-    return _adjoint.ones_like(x)
+    """:func:`srcgrad.runtime.cotangents.ones_like`."""
+    return _cotangents.ones_like(x)
 
 
 @njit(cache=True)
 def zeros_like(x):
-    """:func:`srcgrad.runtime.adjoint.zeros_like`."""
-    return _adjoint.zeros_like(x)
+    """:func:`srcgrad.runtime.cotangents.zeros_like`."""
+    return _cotangents.zeros_like(x)
 
 
 @njit(cache=True)

@@ -11,7 +11,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from .adjoint import float_class, is_array, is_scalar, np_class, py_float_dtype, unsupported
+from .cotangents import float_class, is_array, is_scalar, np_class, py_float_dtype, unsupported
 from . import axes
 from . import numpy_forms as _numpy_forms
 from .numpy_forms import _is_none

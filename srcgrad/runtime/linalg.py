@@ -19,7 +19,7 @@ from ..compat import as_dtype, from_dtype
 from ..errors import ShapeError
 from . import batched as _batched
 from . import blas as _blas
-from .adjoint import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
+from .cotangents import (_flat, float_type, is_array, is_scalar, np_class, py_float_dtype,
                       scalar_cases, unsupported)
 
 

@@ -14,7 +14,7 @@ from numba import vectorize
 from numba.core import types
 from numba.extending import overload
 
-from .adjoint import as_float, is_array, is_scalar, unsupported
+from .cotangents import as_float, is_array, is_scalar, unsupported
 
 
 @vectorize(cache=True)

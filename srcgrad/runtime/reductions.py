@@ -22,7 +22,7 @@ from ..compat import to_fixed_tuple
 from ..errors import ShapeError
 from . import axes as _axes
 from .standalone import standalone
-from .adjoint import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
+from .cotangents import (_aligned, _flat, _rows, float_class, is_array, is_scalar, np_class,
                       py_float_dtype, scalar_cases, unsupported)
 
 

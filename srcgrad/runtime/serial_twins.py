@@ -15,7 +15,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from .adjoint import as_float, float_class, float_type, is_scalar, unsupported
+from .cotangents import as_float, float_class, float_type, is_scalar, unsupported
 from .reductions import spread_mean, spread_sum
 
 # NumPy functions whose parallel versions reassociate; generated code names their serial twins

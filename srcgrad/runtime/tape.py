@@ -32,7 +32,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload, register_jitable
 
-from .adjoint import np_class, unsupported
+from .cotangents import np_class, unsupported
 
 _MIN_SCALAR_CAP = 16
 

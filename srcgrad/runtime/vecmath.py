@@ -38,7 +38,7 @@ from numba import njit, types, vectorize
 from numba.extending import intrinsic
 
 from ..compat import get_or_insert_function
-from .adjoint import as_float
+from .cotangents import as_float
 
 # NumPy's and math's functions of these names that generated code calls srcgrad's versions of
 # (codegen/mathlib.py), with NumPy's rules (rules/runtime.py)

@@ -1,4 +1,4 @@
-"""Type-dispatched adjoint helpers for generated gradient code.
+"""Type-dispatched helpers for the cotangents (adjoints) of generated gradient code.
 
 Generated code is written before Numba knows whether a variable is a scalar or
 an array, so each operation whose implementation depends on that is a helper
