@@ -125,12 +125,11 @@ def _replace_reads(node, old, new):
 
 # -- accumulations ---------------------------------------------------------------------------------
 def _merge_accumulations(stmts):
+    return _each_block(stmts, _merge_in_block)
+
+
+def _merge_in_block(stmts):
     changed = False
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if inner:
-                changed |= _merge_accumulations(inner)
     k = 0
     while k < len(stmts):
         later = _next_accumulation(stmts, k)
@@ -144,6 +143,18 @@ def _merge_accumulations(stmts):
         del stmts[k]
         changed = True
     return changed
+
+
+def _each_block(stmts, rewrite):
+    """``rewrite(block)`` on ``stmts`` and on every statement list inside it, inner ones first;
+    whether any changed."""
+    changed = False
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if inner:
+                changed |= _each_block(inner, rewrite)
+    return rewrite(stmts) or changed
 
 
 def _next_accumulation(stmts, k):
@@ -182,17 +193,12 @@ def _stored_names(s):
 
 # -- identities ------------------------------------------------------------------------------------
 def _remove_identities(stmts):
-    changed = False
-    kept = []
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if inner:
-                changed |= _remove_identities(inner)
-        if _identity(s):
-            changed = True
-            continue
-        kept.append(s)
+    return _each_block(stmts, _drop_identities)
+
+
+def _drop_identities(stmts):
+    kept = [s for s in stmts if not _identity(s)]
+    changed = len(kept) != len(stmts)
     stmts[:] = kept
     return changed
 
@@ -216,12 +222,11 @@ def _start_without_zeros(stmts):
     ``X = srt.first_adjoint(E, X, f)`` where E reads X only for its shape: drop the zeros, and
     take the type and shape from ``v``. (Between the two, ``v`` can only be evaluated again or
     restored to the same version: a version's restore comes after its adjoint's contributions.)"""
+    return _each_block(stmts, _start_in_block)
+
+
+def _start_in_block(stmts):
     changed = False
-    for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if inner:
-                changed |= _start_without_zeros(inner)
     k = 0
     while k < len(stmts):
         s = stmts[k]
