@@ -65,7 +65,7 @@ def test_mismatched_operands_raise():
 def test_products_call_numpys_blas(dtype, symbol):
     """With SRCGRAD_NUMBA_PATCHES=0 (NumPy's export is an internal), Numba's products instead."""
     if compat.uses("numpy_blas") and not blas.AVAILABLE:
-        pytest.skip(f"NumPy {np.__version__} exports no 64-bit CBLAS gemm")
+        pytest.skip(f"NumPy {np.__version__}: no private copy of its OpenBLAS (test_compat fails then)")
 
     @njit
     def product(a, b):

@@ -8,7 +8,8 @@ median but 9–24 ms at the 90th percentile and up to 60 ms, NumPy's own alike, 
 product gave 0.98 / 9 / 13 ms, like JAX (1.08 / 5.7 / 17 ms). Changing NumPy's thread count would
 change the user's program, so srcgrad loads the file NumPy loaded a second time
 (``compat.private_openblas``: from an in-memory file, so it is another library to the loader) and
-sets that copy's threads for each product.
+sets that copy's threads for each product. (Like NumPy's, the copy starts its pool when loaded, at
+``import srcgrad``: one more thread, asleep until a product above ``min_work`` uses it.)
 
 How many: one below ``min_work`` multiply-adds (default 2**28, a 645-cube product, about 11 ms on one
 core here), the limit above it. Measured here, quiet and beside the load (median / worst ms, one

@@ -194,7 +194,7 @@ def optimise(adj):
     kept = {id(s) for s in drop_dead_bookkeeping(everything)}
     for part in ("prologue", "forward", "init", "seeds", "sweep"):
         setattr(adj, part, [s for s in getattr(adj, part) if id(s) in kept])
-    inline_flags([adj.prologue, adj.forward, adj.init, adj.seeds, adj.sweep])
+    inline_flags([adj.prologue, adj.forward, adj.init, adj.seeds, adj.sweep], adj.ret)
     return adj
 
 

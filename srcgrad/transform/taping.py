@@ -240,12 +240,13 @@ def drop_dead_bookkeeping(stmts):
         stmts = _remove_assignments(stmts, dead)
 
 
-def inline_flags(parts):
+def inline_flags(parts, ret):
     """``_f1 = test`` right before ``if _f1:``, where nothing else reads ``_f1`` (a branch flag the
     reverse sweep recomputes rather than tapes): ``if test:``, as by hand. ``parts``: the
-    function's statement lists, changed in place."""
+    function's statement lists, changed in place; ``ret``: its return statement."""
     loads, sites = defaultdict(int), defaultdict(list)
-    for node in ast.walk(ast.Module(body=[s for part in parts for s in part], type_ignores=[])):
+    for node in ast.walk(ast.Module(body=[s for part in parts for s in part] + [ret],
+                                    type_ignores=[])):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads[node.id] += 1
     for part in parts:
